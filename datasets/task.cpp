@@ -1,0 +1,52 @@
+// Task registry, split rules and DemoNoise checks (see task.h).
+#include "datasets/task.h"
+
+#include <stdexcept>
+
+#include "datasets/arithmetic.h"
+#include "datasets/rng.h"
+
+namespace aha::datasets {
+
+Split parse_split(const std::string& text) {
+  if (text == "train") return Split::Train;
+  if (text == "test") return Split::Test;
+  throw std::invalid_argument("unknown split '" + text + "'; allowed splits: train, test");
+}
+
+std::string split_name(Split split) {
+  return split == Split::Train ? "train" : "test";
+}
+
+Split split_of(const std::string& question) {
+  return fnv1a64(question) % 10 == 0 ? Split::Test : Split::Train;
+}
+
+void DemoNoise::validate() const {
+  auto check_prob = [](const char* key, double p) {
+    if (!(p >= 0.0 && p <= 1.0))  // written this way so NaN fails too
+      throw std::invalid_argument(std::string("demo noise: ") + key + " must be in [0, 1], got " +
+                                  std::to_string(p));
+  };
+  check_prob("wrong_step_prob", wrong_step_prob);
+  check_prob("broken_format_prob", broken_format_prob);
+  if (max_error < 0)
+    throw std::invalid_argument("demo noise: max_error must be >= 0, got " + std::to_string(max_error));
+  if (wrong_step_prob > 0.0 && max_error == 0)
+    throw std::invalid_argument(
+        "demo noise: wrong_step_prob > 0 needs max_error >= 1 (a wrong step must be off by a nonzero "
+        "amount); set max_error or wrong_step_prob = 0");
+}
+
+std::vector<std::string> known_tasks() {
+  return {"arith"};
+}
+
+std::unique_ptr<Task> make_task(const std::string& name, const nlohmann::json& options) {
+  if (name == "arith") return std::make_unique<ArithmeticTask>(arithmetic_config_from_json(options));
+  std::string known;
+  for (const std::string& k : known_tasks()) known += (known.empty() ? "" : ", ") + k;
+  throw std::invalid_argument("unknown task '" + name + "'; known tasks: " + known);
+}
+
+}  // namespace aha::datasets

@@ -1,0 +1,137 @@
+// Synthetic-corpus pretraining for the demo base; see pretrain.h.
+#include "grpo/pretrain.h"
+
+#include <chrono>
+#include <iostream>
+
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/torch.h>
+
+#include "datasets/template.h"
+#include "grpo/json_fields.h"
+#include "grpo/run_config.h"
+#include "grpo/schedule.h"
+#include "grpo/seeds.h"
+#include "policy/checkpoint.h"
+
+namespace aha::grpo {
+
+PretrainConfig load_pretrain_config(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
+  auto j = read_json_file(file);
+  for (const auto& o : overrides) apply_override(j, o);
+  const std::string where = file.string();
+  PretrainConfig c;
+  nlohmann::json model, data = nlohmann::json::object(), train = nlohmann::json::object(), noise = nlohmann::json::object();
+  JsonFields(j, where).field("model", model).field("tokenizer", c.tokenizer).field("data", data).field("train", train).finish();
+  c.model = policy::model_config_from_json(model, where + ": model");
+  JsonFields(data, where + ": data")
+      .field("task", c.task)
+      .field("options", c.task_options)
+      .field("template", c.template_name)
+      .field("seed", c.data_seed)
+      .field("noise", noise)
+      .finish();
+  JsonFields(noise, where + ": data.noise")
+      .field("wrong_step_prob", c.noise.wrong_step_prob)
+      .field("broken_format_prob", c.noise.broken_format_prob)
+      .field("max_error", c.noise.max_error)
+      .finish();
+  c.noise.validate();
+  JsonFields(train, where + ": train")
+      .field("steps", c.steps)
+      .field("batch_size", c.batch_size)
+      .field("lr", c.lr)
+      .field("warmup_steps", c.warmup_steps)
+      .field("min_lr_ratio", c.min_lr_ratio)
+      .field("weight_decay", c.weight_decay)
+      .field("max_grad_norm", c.max_grad_norm)
+      .field("seed", c.seed)
+      .field("output", c.output)
+      .field("log_every", c.log_every)
+      .field("threads", c.threads)
+      .finish();
+  if (c.tokenizer.empty()) throw std::invalid_argument(where + ": tokenizer: required (path to tokenizer.json)");
+  if (c.output.empty()) throw std::invalid_argument(where + ": train.output: required (directory to write)");
+  if (c.steps < 1 || c.batch_size < 1) throw std::invalid_argument(where + ": train.steps and train.batch_size must be >= 1");
+  datasets::make_task(c.task, c.task_options);  // validates task name and options
+  datasets::resolve_template(c.template_name);
+  return c;
+}
+
+std::vector<std::string> pretrain_documents(const PretrainConfig& config, size_t count, size_t offset) {
+  auto task = datasets::make_task(config.task, config.task_options);
+  auto problems = task->problems(datasets::Split::Train, offset + count, config.data_seed);
+  auto template_text = datasets::resolve_template(config.template_name);
+  std::vector<std::string> docs;
+  for (size_t i = offset; i < offset + count; ++i)
+    docs.push_back(datasets::render_prompt(template_text, problems[i]) +
+                   task->demonstration(problems[i], config.noise, mix64(config.data_seed ^ (i * 0x9E37ull + 1))));
+  return docs;
+}
+
+nlohmann::json pretrain(const PretrainConfig& config) {
+  if (config.threads > 0) torch::set_num_threads(static_cast<int>(config.threads));
+  auto tokenizer = policy::Tokenizer::load(config.tokenizer);
+  if (tokenizer.vocab_size() > config.model.vocab_size)
+    throw std::invalid_argument("model.vocab_size " + std::to_string(config.model.vocab_size) +
+                                " is smaller than the tokenizer's " + std::to_string(tokenizer.vocab_size()));
+  int64_t eos = config.model.eos_token_id ? *config.model.eos_token_id
+                                          : tokenizer.token_to_id("<|endoftext|>").value_or(0);
+  policy::Transformer model(config.model);
+  model->init_weights(config.seed);
+  torch::optim::AdamWOptions options(config.lr);
+  options.betas({0.9, 0.95}).weight_decay(config.weight_decay);
+  torch::optim::AdamW optimizer(model->parameters(), options);
+
+  const size_t total_docs = static_cast<size_t>(config.steps * config.batch_size);
+  std::cout << "aha pretrain: building " << total_docs << " documents" << std::endl;
+  auto docs = pretrain_documents(config, total_docs);
+  const auto start = std::chrono::steady_clock::now();
+  double loss_ema = 0;
+  for (int64_t step = 0; step < config.steps; ++step) {
+    std::vector<std::vector<int64_t>> ids;
+    int64_t T = 0;
+    for (int64_t b = 0; b < config.batch_size; ++b) {
+      ids.push_back(tokenizer.encode(docs[step * config.batch_size + b]));
+      ids.back().push_back(eos);
+      T = std::max<int64_t>(T, ids.back().size() - 1);
+    }
+    const int64_t B = config.batch_size;
+    auto tokens = torch::full({B, T}, eos, torch::kLong), targets = torch::zeros({B, T}, torch::kLong);
+    auto mask = torch::zeros({B, T}, torch::kFloat);
+    for (int64_t b = 0; b < B; ++b) {
+      auto seq = torch::tensor(ids[b], torch::kLong);
+      const int64_t L = seq.size(0) - 1;
+      tokens[b].narrow(0, 0, L).copy_(seq.narrow(0, 0, L));
+      targets[b].narrow(0, 0, L).copy_(seq.narrow(0, 1, L));
+      mask[b].narrow(0, 0, L).fill_(1.0f);
+    }
+    auto positions = torch::arange(T, torch::kLong).expand({B, T});
+    policy::ForwardOptions fwd;
+    fwd.count_mask_BT = mask > 0;
+    auto hidden = model->hidden_states(tokens, positions, fwd);
+    auto logp = model->token_logprobs(hidden, targets, 1.0);
+    auto loss = -(logp * mask).sum() / mask.sum();
+    double lr = learning_rate(step, config.steps, config.lr, config.warmup_steps, config.min_lr_ratio);
+    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    optimizer.zero_grad();
+    loss.backward();
+    if (config.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), config.max_grad_norm);
+    optimizer.step();
+    model->update_router_biases(0.001);
+    double l = loss.item<double>();
+    loss_ema = step == 0 ? l : 0.95 * loss_ema + 0.05 * l;
+    if ((step + 1) % config.log_every == 0 || step + 1 == config.steps) {
+      double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::printf("pretrain step %5lld/%lld  loss %.4f  lr %.2e  %.1fs\n", static_cast<long long>(step + 1),
+                  static_cast<long long>(config.steps), loss_ema, lr, elapsed);
+      std::fflush(stdout);
+    }
+  }
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  policy::save_policy(*model, config.tokenizer, config.output);
+  std::cout << "aha pretrain: wrote " << config.output << " in " << seconds << " s" << std::endl;
+  return {{"final_loss", loss_ema}, {"seconds", seconds}, {"output", config.output}};
+}
+
+}  // namespace aha::grpo

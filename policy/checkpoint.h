@@ -1,0 +1,39 @@
+// A policy directory in HF layout: config.json + model.safetensors + tokenizer.json. Loading checks the
+// file's tensors against the module names (missing, unexpected, wrong shape: errors naming the file and
+// tensor); saving writes a new directory atomically (temporary sibling, fsync, rename), so a crash never
+// leaves a half-written checkpoint under the final name. Sharded files and FP8 come with the HF issue.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+
+#include "policy/config.h"
+#include "policy/safetensors.h"
+#include "policy/tokenizer.h"
+#include "policy/transformer.h"
+
+namespace aha::policy {
+
+struct LoadedPolicy {
+  ModelConfig config;
+  Transformer model{nullptr};
+  std::shared_ptr<Tokenizer> tokenizer;
+  std::filesystem::path dir;
+};
+
+LoadedPolicy load_policy(const std::filesystem::path& dir);
+
+// Every parameter and persistent buffer under its HF name (CPU, contiguous).
+TensorMap state_tensors(TransformerImpl& model);
+void load_state(TransformerImpl& model, const TensorMap& tensors, const std::string& where);
+
+// Writes dir/{config.json, model.safetensors, tokenizer.json (copied from tokenizer_json)} atomically.
+// extra_files: further (name, bytes) pairs to place in the directory (trainer state, etc.).
+void save_policy(TransformerImpl& model, const std::filesystem::path& tokenizer_json,
+                 const std::filesystem::path& dir,
+                 const std::vector<std::pair<std::string, std::string>>& extra_files = {});
+
+// Atomic directory publish: fsync every file in tmp_dir, then rename it to final_dir (replacing an existing one).
+void publish_directory(const std::filesystem::path& tmp_dir, const std::filesystem::path& final_dir);
+
+}  // namespace aha::policy

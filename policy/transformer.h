@@ -1,0 +1,88 @@
+// The DeepSeek-V3-style causal LM (spec §1.3): embed -> blocks -> RMSNorm -> lm_head. Module names equal
+// the HF checkpoint names ("model.layers.3.mlp.experts.0.gate_proj.weight"), so named_parameters() is the
+// one name table; checkpoint.cpp checks it against a file.
+//
+// Three entry points share the same weights (rollout and training never diverge):
+//  - hidden_states(): full causal forward (training, prefill), optionally returning per-layer latents
+//    to fill a cache, recording routes, replaying routes, and counting expert load;
+//  - decode_logits(): one token per row over the latent cache (absorbed MLA);
+//  - token_logprobs(): chunked lm_head + log-softmax + gather, never [B, T, V] at once.
+//
+// Legend: B batch, T tokens, L layers, S cache positions, C kv_lora_rank, R rope dim, V vocab, K top-k.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/container/modulelist.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+
+#include "policy/block.h"
+#include "policy/config.h"
+#include "policy/rope.h"
+
+namespace aha::policy {
+
+// Expert choices of every MoE layer for the tokens of one forward, [B*T, K] int64 each (row-major B, T).
+struct RouteTrace {
+  std::vector<torch::Tensor> topk_idx;
+};
+
+struct ForwardOptions {
+  const RouteTrace* replay = nullptr;  // router replay: use these experts
+  RouteTrace* record = nullptr;        // store the experts chosen
+  torch::Tensor count_mask_BT;         // bool; count these tokens' expert load for the bias update
+  std::vector<MlaLatent>* latents = nullptr;  // per layer c_kv / k_pe, to prefill a cache
+};
+
+struct ParameterCounts {
+  int64_t total = 0;
+  int64_t active_per_token = 0;  // embeddings + attention + dense/shared FFN + top-k routed experts
+  int64_t routed_expert_total = 0;
+};
+
+class TransformerImpl : public torch::nn::Module {
+ public:
+  explicit TransformerImpl(const ModelConfig& config);
+
+  // tokens_BT, positions_BT int64 -> final-normed hidden [B, T, D]
+  torch::Tensor hidden_states(const torch::Tensor& tokens_BT, const torch::Tensor& positions_BT,
+                              const ForwardOptions& options = {});
+  torch::Tensor logits(const torch::Tensor& hidden);  // [..., D] -> [..., V]
+
+  // One new token per row: tokens_B at positions_B; kv_cache [L, B, S, C], rope_cache [L, B, S, R] are
+  // written at positions_B. -> logits [B, V]. record (optional) gets [B, K] per MoE layer.
+  torch::Tensor decode_logits(const torch::Tensor& tokens_B, const torch::Tensor& positions_B,
+                              torch::Tensor& kv_cache, torch::Tensor& rope_cache, RouteTrace* record = nullptr);
+
+  // log p(targets_BT[b, t] | hidden_BTD[b, t]) under softmax(logits / temperature) -> [B, T] float32.
+  torch::Tensor token_logprobs(const torch::Tensor& hidden_BTD, const torch::Tensor& targets_BT,
+                               double temperature, int64_t chunk_rows = 2048);
+
+  // Normal(0, initializer_range) for matrices, ones for norms, zero router biases; deterministic in seed.
+  void init_weights(uint64_t seed);
+
+  // Auxiliary-loss-free update on every MoE layer from the load counted since the last call, then reset.
+  // Returns MaxVio = (max load - mean load) / mean load per MoE layer (0 where nothing was counted).
+  std::vector<double> update_router_biases(double gamma);
+  std::vector<MoeImpl*> moe_layers() const;
+
+  ParameterCounts parameter_counts() const;
+  // Latent cache bytes per token across all layers at the given element size.
+  int64_t kv_cache_bytes_per_token(int64_t element_size) const;
+
+  const ModelConfig& config() const { return config_; }
+  const Rope& rope() const { return rope_; }
+
+  std::shared_ptr<torch::nn::Module> model;  // "model.*" in HF names
+  torch::nn::Embedding embed_tokens{nullptr};
+  torch::nn::ModuleList layers{nullptr};
+  RMSNorm norm{nullptr};
+  torch::nn::Linear lm_head{nullptr};  // null when tie_word_embeddings
+
+ private:
+  ModelConfig config_;
+  Rope rope_;
+};
+TORCH_MODULE(Transformer);
+
+}  // namespace aha::policy

@@ -1,0 +1,127 @@
+// Batched generation; see engine.h. The decode loop reads sampled tokens back to the host once per step
+// (to check EOS and stop strings); on the GPU path this becomes a device-side finished mask.
+#include "rollout/engine.h"
+
+#include <chrono>
+#include <stdexcept>
+
+#include <torch/torch.h>
+
+#include "rollout/kv_cache.h"
+
+namespace aha::rollout {
+
+Engine::Engine(policy::Transformer model, std::shared_ptr<const policy::Tokenizer> tokenizer, int64_t eos_token_id)
+    : model_(std::move(model)), tokenizer_(std::move(tokenizer)), eos_token_id_(eos_token_id) {}
+
+RolloutResult Engine::generate(const std::vector<std::string>& prompts, int64_t group_size,
+                               const GenerationConfig& config, const std::vector<uint64_t>& seeds) {
+  const auto start = std::chrono::steady_clock::now();
+  const int64_t P = static_cast<int64_t>(prompts.size()), G = group_size, B = P * G;
+  if (P == 0 || G <= 0) throw std::invalid_argument("rollout: need at least one prompt and group_size >= 1");
+  if (static_cast<int64_t>(seeds.size()) != B)
+    throw std::invalid_argument("rollout: expected " + std::to_string(B) + " seeds, got " + std::to_string(seeds.size()));
+  torch::InferenceMode inference;
+  const auto device = model_->embed_tokens->weight.device();
+  const auto dtype = model_->embed_tokens->weight.scalar_type();
+
+  RolloutResult result;
+  int64_t T = 0;
+  for (const auto& prompt : prompts) {
+    result.prompt_ids.push_back(tokenizer_->encode(prompt));
+    if (result.prompt_ids.back().empty()) throw std::invalid_argument("rollout: empty prompt");
+    T = std::max<int64_t>(T, result.prompt_ids.back().size());
+  }
+  const int64_t S = T + config.max_new_tokens;
+  if (S > model_->config().max_position_embeddings)
+    throw std::invalid_argument("rollout: prompt + max_new_tokens = " + std::to_string(S) +
+                                " exceeds max_position_embeddings " +
+                                std::to_string(model_->config().max_position_embeddings));
+
+  // Prefill all prompts at once, right-padded with EOS (pads only affect positions the decode overwrites
+  // or masks).
+  auto tokens_PT = torch::full({P, T}, eos_token_id_, torch::kLong);
+  std::vector<int64_t> lengths(P);
+  for (int64_t p = 0; p < P; ++p) {
+    lengths[p] = static_cast<int64_t>(result.prompt_ids[p].size());
+    tokens_PT[p].narrow(0, 0, lengths[p]).copy_(torch::tensor(result.prompt_ids[p], torch::kLong));
+  }
+  tokens_PT = tokens_PT.to(device);
+  auto positions_PT = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device)).expand({P, T});
+  std::vector<policy::MlaLatent> latents;
+  policy::RouteTrace prefill_routes;
+  policy::ForwardOptions options;
+  options.latents = &latents;
+  if (config.record_routes) options.record = &prefill_routes;
+  auto hidden_PTD = model_->hidden_states(tokens_PT, positions_PT, options);
+  auto lengths_P = torch::tensor(lengths, torch::kLong).to(device);
+  auto last_PD = hidden_PTD.index({torch::arange(P, lengths_P.options()), lengths_P - 1});
+  auto logits_BV = model_->logits(last_PD).repeat_interleave(G, /*dim=*/0);  // [B, V]
+
+  auto cache = LatentCache::allocate(model_->config(), B, S, torch::TensorOptions().dtype(dtype).device(device));
+  cache.fill_prefix(latents, G);
+  latents.clear();
+  auto positions_B = lengths_P.repeat_interleave(G);  // next write position of each row
+
+  result.completions.resize(B);
+  std::vector<bool> finished(B, false);
+  std::vector<std::vector<torch::Tensor>> decode_routes;  // [step][moe layer] -> [B, K]
+  int64_t active = B;
+  for (int64_t step = 0; step < config.max_new_tokens && active > 0; ++step) {
+    std::vector<double> u(B);
+    for (int64_t b = 0; b < B; ++b) u[b] = seeded_uniform(seeds[b], step);
+    auto sampled = sample_tokens(logits_BV, torch::tensor(u, torch::kDouble).to(device), config.sampling);
+    auto tokens_cpu = sampled.tokens_B.cpu();
+    auto logprobs_cpu = sampled.logprobs_B.cpu();
+    auto tok = tokens_cpu.accessor<int64_t, 1>();
+    auto lp = logprobs_cpu.accessor<float, 1>();
+    for (int64_t b = 0; b < B; ++b) {
+      if (finished[b]) continue;
+      auto& c = result.completions[b];
+      c.token_ids.push_back(tok[b]);
+      c.logprobs.push_back(lp[b]);
+      std::string reason;
+      if (tok[b] == eos_token_id_) {
+        reason = "eos";
+      } else if (!config.stop_strings.empty()) {
+        std::string text = tokenizer_->decode(c.token_ids);
+        for (const auto& stop : config.stop_strings)
+          if (text.find(stop) != std::string::npos) reason = "stop";
+      }
+      if (reason.empty() && step + 1 == config.max_new_tokens) reason = "length";
+      if (!reason.empty()) {
+        c.finish_reason = reason;
+        finished[b] = true;
+        --active;
+      }
+    }
+    if (active == 0) break;
+    policy::RouteTrace step_routes;
+    logits_BV = model_->decode_logits(sampled.tokens_B, positions_B, cache.kv, cache.rope,
+                                      config.record_routes ? &step_routes : nullptr);
+    if (config.record_routes) decode_routes.push_back(step_routes.topk_idx);
+    positions_B = positions_B + 1;
+  }
+
+  for (int64_t b = 0; b < B; ++b) {
+    auto& c = result.completions[b];
+    c.prompt_index = b / G;
+    std::vector<int64_t> visible = c.token_ids;
+    if (c.finish_reason == "eos") visible.pop_back();
+    c.text = tokenizer_->decode(visible);
+    result.generated_tokens += static_cast<int64_t>(c.token_ids.size());
+    if (!config.record_routes) continue;
+    const int64_t p = b / G, n_fed = static_cast<int64_t>(c.token_ids.size()) - 1;
+    for (size_t m = 0; m < prefill_routes.topk_idx.size(); ++m) {
+      const int64_t K = prefill_routes.topk_idx[m].size(1);
+      auto prompt_routes = prefill_routes.topk_idx[m].view({P, T, K})[p].narrow(0, 0, lengths[p]);
+      std::vector<torch::Tensor> parts{prompt_routes.cpu()};
+      for (int64_t s = 0; s < n_fed; ++s) parts.push_back(decode_routes[s][m][b].unsqueeze(0).cpu());
+      c.routes.push_back(torch::cat(parts, 0));
+    }
+  }
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return result;
+}
+
+}  // namespace aha::rollout

@@ -1,0 +1,58 @@
+// The batched rollout engine: G completions for each of P prompts from the current policy weights (the
+// very tensors the trainer updates). Each prompt is prefilled once (one batched, right-padded prefill of
+// all P prompts) and its latent cache copied to its G rows; decoding then runs all P·G rows in lockstep
+// with the absorbed MLA over a pre-allocated cache, under InferenceMode. Every row has its own seed.
+// Per completion it returns tokens, text, finish reason and the behaviour log-prob of each token, and
+// optionally the experts every MoE layer chose for each input token (router replay).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "policy/tokenizer.h"
+#include "policy/transformer.h"
+#include "rollout/sampler.h"
+
+namespace aha::rollout {
+
+struct GenerationConfig {
+  int64_t max_new_tokens = 64;
+  SamplingConfig sampling;
+  std::vector<std::string> stop_strings;  // the completion ends after the token that completes one
+  bool record_routes = false;
+};
+
+struct Completion {
+  int64_t prompt_index = 0;
+  std::vector<int64_t> token_ids;  // generated tokens, incl. the EOS token when finish_reason == "eos"
+  std::vector<float> logprobs;     // behaviour log-prob of each generated token
+  std::string text;                // decoded completion, without the EOS token
+  std::string finish_reason;       // "eos", "stop" or "length"
+  // routes[m]: [prompt_len + token_ids.size() - 1, K] experts of MoE layer m for every input token of the
+  // training forward (prompt + completion minus its last token); empty unless record_routes.
+  std::vector<torch::Tensor> routes;
+};
+
+struct RolloutResult {
+  std::vector<std::vector<int64_t>> prompt_ids;  // [P]
+  std::vector<Completion> completions;           // [P*G], group-major: index p*G + g
+  int64_t generated_tokens = 0;
+  double seconds = 0;
+};
+
+class Engine {
+ public:
+  Engine(policy::Transformer model, std::shared_ptr<const policy::Tokenizer> tokenizer, int64_t eos_token_id);
+
+  // seeds: one per completion (P*G). Prompts are encoded as-is (no BOS is added).
+  RolloutResult generate(const std::vector<std::string>& prompts, int64_t group_size,
+                         const GenerationConfig& config, const std::vector<uint64_t>& seeds);
+
+ private:
+  policy::Transformer model_;
+  std::shared_ptr<const policy::Tokenizer> tokenizer_;
+  int64_t eos_token_id_;
+};
+
+}  // namespace aha::rollout
