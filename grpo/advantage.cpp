@@ -3,10 +3,10 @@
 // returned as float32, the dtype the loss consumes.
 #include "grpo/advantage.h"
 
+#include <torch/types.h>
+
 #include <stdexcept>
 #include <string>
-
-#include <torch/types.h>
 
 namespace aha::grpo {
 
@@ -16,19 +16,22 @@ AdvantageResult group_advantages(const torch::Tensor& rewards_N, int64_t group_s
     throw std::invalid_argument("group_advantages: rewards must be a 1-D tensor [N]; got " +
                                 (rewards_N.defined() ? std::to_string(rewards_N.dim()) + "-D" : "undefined"));
   if (group_size < 1)
-    throw std::invalid_argument("group_advantages: group_size must be >= 1; got " + std::to_string(group_size));
+    throw std::invalid_argument("group_advantages: group_size must be >= 1; got " +
+                                std::to_string(group_size));
   const int64_t N = rewards_N.size(0);
   if (N % group_size != 0)
     throw std::invalid_argument("group_advantages: " + std::to_string(N) +
                                 " rewards do not split into groups of " + std::to_string(group_size) +
                                 "; pass group_size completions for every prompt");
-  if (!(eps >= 0.0)) throw std::invalid_argument("group_advantages: eps must be >= 0; got " + std::to_string(eps));
+  if (!(eps >= 0.0))
+    throw std::invalid_argument("group_advantages: eps must be >= 0; got " + std::to_string(eps));
 
   const int64_t num_groups = N / group_size;
-  const torch::Tensor r_PG = rewards_N.detach().to(torch::kFloat64).reshape({num_groups, group_size});  // [P, G]
-  const torch::Tensor mean_P1 = r_PG.mean(/*dim=*/1, /*keepdim=*/true);                            // [P, 1]
-  const torch::Tensor zero_spread_P1 =
-      std::get<0>(r_PG.max(/*dim=*/1, /*keepdim=*/true)) == std::get<0>(r_PG.min(/*dim=*/1, /*keepdim=*/true));
+  const torch::Tensor r_PG =
+      rewards_N.detach().to(torch::kFloat64).reshape({num_groups, group_size});  // [P, G]
+  const torch::Tensor mean_P1 = r_PG.mean(/*dim=*/1, /*keepdim=*/true);          // [P, 1]
+  const torch::Tensor zero_spread_P1 = std::get<0>(r_PG.max(/*dim=*/1, /*keepdim=*/true)) ==
+                                       std::get<0>(r_PG.min(/*dim=*/1, /*keepdim=*/true));
 
   torch::Tensor advantages_PG = r_PG - mean_P1;
   if (scale_by_std && group_size > 1) {  // G == 1: no std (n − 1 = 0); every such group is zero-spread

@@ -7,15 +7,15 @@
 // trainer can log frac_reward_zero_std and DAPO's dynamic sampling can drop and refill such groups.
 #pragma once
 
-#include <cstdint>
-
 #include <torch/types.h>
+
+#include <cstdint>
 
 namespace aha::grpo {
 
 struct AdvantageResult {
-  torch::Tensor advantages;          // [N] float32, same device as the rewards
-  int64_t zero_spread_groups = 0;   // groups whose rewards are all equal (advantage 0)
+  torch::Tensor advantages;        // [N] float32, same device as the rewards
+  int64_t zero_spread_groups = 0;  // groups whose rewards are all equal (advantage 0)
 };
 
 // rewards_N: [N] rewards laid out group by group (the G completions of prompt 0, then of prompt 1, ...).

@@ -28,7 +28,8 @@ void check_same_shape(const char* name, const torch::Tensor& t, const torch::Ten
 }
 
 // Reduces a per-token quantity [N, T] (already multiplied by the mask) to a scalar.
-torch::Tensor aggregate(const torch::Tensor& masked_NT, const torch::Tensor& mask_NT, const PolicyLossConfig& config) {
+torch::Tensor aggregate(const torch::Tensor& masked_NT, const torch::Tensor& mask_NT,
+                        const PolicyLossConfig& config) {
   const int64_t N = masked_NT.size(0);
   switch (config.aggregation) {
     case Aggregation::SeqMeanTokenMean: {
@@ -60,16 +61,20 @@ Aggregation parse_aggregation(const std::string& name) {
 
 std::string to_string(Aggregation aggregation) {
   switch (aggregation) {
-    case Aggregation::SeqMeanTokenMean: return "seq-mean-token-mean";
-    case Aggregation::TokenMean: return "token-mean";
-    case Aggregation::SeqMeanTokenSumNorm: return "seq-mean-token-sum-norm";
+    case Aggregation::SeqMeanTokenMean:
+      return "seq-mean-token-mean";
+    case Aggregation::TokenMean:
+      return "token-mean";
+    case Aggregation::SeqMeanTokenSumNorm:
+      return "seq-mean-token-sum-norm";
   }
   throw std::logic_error("to_string: unhandled aggregation");
 }
 
 void PolicyLossConfig::validate() const {
   auto fail = [](const std::string& field, double value, const char* allowed) {
-    throw std::invalid_argument("policy loss: " + field + " = " + std::to_string(value) + "; must be " + allowed);
+    throw std::invalid_argument("policy loss: " + field + " = " + std::to_string(value) + "; must be " +
+                                allowed);
   };
   if (!(clip_low >= 0.0 && clip_low < 1.0)) fail("clip_low", clip_low, "in [0, 1)");
   if (!(clip_high >= 0.0)) fail("clip_high", clip_high, ">= 0");
@@ -95,31 +100,39 @@ PolicyLossOutput policy_loss(const torch::Tensor& logp_NT, const torch::Tensor& 
   if (logp_NT.size(0) == 0) throw std::invalid_argument("policy_loss: empty batch (N = 0)");
   if (has_ref) check_same_shape("ref_logp", ref_logp_NT, logp_NT);
   if (!advantages_N.defined() || advantages_N.dim() != 1 || advantages_N.size(0) != logp_NT.size(0))
-    throw std::invalid_argument("policy_loss: advantages must be [N] with N = " + std::to_string(logp_NT.size(0)) +
-                                "; got " + (advantages_N.defined() ? shape_string(advantages_N) : "undefined"));
+    throw std::invalid_argument(
+        "policy_loss: advantages must be [N] with N = " + std::to_string(logp_NT.size(0)) + "; got " +
+        (advantages_N.defined() ? shape_string(advantages_N) : "undefined"));
   if (advantages_N.device() != logp_NT.device())
     throw std::invalid_argument("policy_loss: advantages are on " + advantages_N.device().str() +
                                 " but logp is on " + logp_NT.device().str());
 
   const auto dtype = logp_NT.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32;
-  const torch::Tensor logp = logp_NT.to(dtype);                      // [N, T], carries the gradient
-  const torch::Tensor old_logp = old_logp_NT.detach().to(dtype);     // [N, T]
-  const torch::Tensor mask = mask_NT.detach().to(dtype);             // [N, T]
+  const torch::Tensor mask = mask_NT.detach().to(dtype);                    // [N, T]
   const torch::Tensor A_N1 = advantages_N.detach().to(dtype).unsqueeze(1);  // [N, 1], same A_i on every token
+  // Padding may hold anything (−inf from a masked vocabulary, NaN from −inf − −inf): multiplying by a 0 mask
+  // would still give 0 · NaN = NaN in the loss and the gradient, so padded inputs are replaced by 0 first.
+  const torch::Tensor is_token = mask > 0;
+  const auto zero_padding = [&](const torch::Tensor& x) {
+    return torch::where(is_token, x.to(dtype), torch::zeros({}, mask.options()));
+  };
+  const torch::Tensor logp = zero_padding(logp_NT);                   // [N, T], carries the gradient
+  const torch::Tensor old_logp = zero_padding(old_logp_NT.detach());  // [N, T]
 
   // Clamp before exp: a stale token can have logπ_θ − logπ_old in the hundreds, exp overflows to inf and
   // the loss and every gradient become NaN. Inside the clamp nothing changes; outside, the token's gradient
   // is 0 (for A > 0 min() has already clipped it; for A < 0 it bounds the otherwise unbounded ratio·A).
   const torch::Tensor log_ratio = torch::clamp(logp - old_logp, -config.max_log_ratio, config.max_log_ratio);
-  const torch::Tensor ratio = torch::exp(log_ratio);                                      // ρ_{i,t}
+  const torch::Tensor ratio = torch::exp(log_ratio);  // ρ_{i,t}
   const torch::Tensor clipped_ratio = torch::clamp(ratio, 1.0 - config.clip_low, 1.0 + config.clip_high);
-  const torch::Tensor surrogate = torch::minimum(ratio * A_N1, clipped_ratio * A_N1);       // [N, T]
+  const torch::Tensor surrogate = torch::minimum(ratio * A_N1, clipped_ratio * A_N1);  // [N, T]
   torch::Tensor per_token_loss = -surrogate;
 
   torch::Tensor k3;  // exp(ref − logp) − (ref − logp) − 1, DeepSeekMath's unbiased KL estimator (≥ 0)
   if (has_ref) {
-    const torch::Tensor ref_logp = ref_logp_NT.detach().to(dtype);
-    const torch::Tensor log_ref_ratio = torch::clamp(ref_logp - logp, -config.max_log_ratio, config.max_log_ratio);
+    const torch::Tensor ref_logp = zero_padding(ref_logp_NT.detach());
+    const torch::Tensor log_ref_ratio =
+        torch::clamp(ref_logp - logp, -config.max_log_ratio, config.max_log_ratio);
     k3 = torch::exp(log_ref_ratio) - log_ref_ratio - 1.0;
     if (config.beta > 0.0) per_token_loss = per_token_loss + config.beta * k3;
   }

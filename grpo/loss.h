@@ -18,9 +18,9 @@
 // 2e-9 .. 4.9e8 at the default 20) both are exactly the formulas above.
 #pragma once
 
-#include <string>
-
 #include <torch/types.h>
+
+#include <string>
 
 namespace aha::grpo {
 
@@ -37,7 +37,7 @@ struct PolicyLossConfig {
   double beta = 0.0;            // k3 KL coefficient; 0 skips the reference policy entirely
   double max_log_ratio = 20.0;  // clamp on logπ_θ − logπ_old (and logπ_ref − logπ_θ) before exp
   Aggregation aggregation = Aggregation::SeqMeanTokenMean;
-  double sum_norm = 1.0;        // divisor per sequence for SeqMeanTokenSumNorm, e.g. max_new_tokens
+  double sum_norm = 1.0;  // divisor per sequence for SeqMeanTokenSumNorm, e.g. max_new_tokens
 
   void validate() const;  // throws std::invalid_argument naming the field, the value and the allowed range
 };
@@ -55,7 +55,8 @@ struct PolicyLossOutput {
 // old_logp_NT:  [N, T] logπ_old recorded at rollout (treated as a constant)
 // ref_logp_NT:  [N, T] logπ_ref (constant); may be undefined when beta == 0
 // advantages_N: [N]    A_i, one per sequence (constant)
-// mask_NT:      [N, T] float 0/1
+// mask_NT:      [N, T] float 0/1; positions with mask 0 may hold any value, even −inf or NaN, in every
+//               input: they reach neither the loss nor the gradient
 // Computes in float64 when logp is float64, else in float32. Throws std::invalid_argument on shape,
 // device or config errors.
 PolicyLossOutput policy_loss(const torch::Tensor& logp_NT, const torch::Tensor& old_logp_NT,

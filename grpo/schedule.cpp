@@ -13,13 +13,16 @@ double learning_rate(int64_t step, int64_t total_steps, double peak_lr, int64_t 
                      double min_lr_ratio) {
   if (step < 0) throw std::invalid_argument("learning_rate: step must be >= 0; got " + std::to_string(step));
   if (total_steps < 1)
-    throw std::invalid_argument("learning_rate: total_steps must be >= 1; got " + std::to_string(total_steps));
+    throw std::invalid_argument("learning_rate: total_steps must be >= 1; got " +
+                                std::to_string(total_steps));
   if (warmup_steps < 0)
-    throw std::invalid_argument("learning_rate: warmup_steps must be >= 0; got " + std::to_string(warmup_steps));
+    throw std::invalid_argument("learning_rate: warmup_steps must be >= 0; got " +
+                                std::to_string(warmup_steps));
   if (!(peak_lr >= 0.0))
     throw std::invalid_argument("learning_rate: peak_lr must be >= 0; got " + std::to_string(peak_lr));
   if (!(min_lr_ratio >= 0.0 && min_lr_ratio <= 1.0))
-    throw std::invalid_argument("learning_rate: min_lr_ratio must be in [0, 1]; got " + std::to_string(min_lr_ratio));
+    throw std::invalid_argument("learning_rate: min_lr_ratio must be in [0, 1]; got " +
+                                std::to_string(min_lr_ratio));
 
   if (step < warmup_steps) return peak_lr * static_cast<double>(step + 1) / static_cast<double>(warmup_steps);
 

@@ -1,7 +1,9 @@
-// Per-token log-probabilities of chosen targets, fused: logprob[n] = logits[n, target[n]] − logsumexp(logits[n, :]).
+// Per-token log-probabilities of chosen targets, fused:
+//   logprob[n] = logits[n, target[n]] − logsumexp(logits[n, :])
 // The trainer calls this on chunks of lm_head output so that no [B, T, V] float32 log-softmax is ever
-// materialised; on CUDA one kernel does max, Σexp and the gather in a single read of each row (fp32
-// accumulation, bf16 accepted), and the backward writes grad_logits = g[n] · (onehot(target[n]) − softmax(row n))
+// materialised. On CUDA one kernel does max, Σ exp and the gather in a single read of each row (fp32
+// accumulation, bf16 accepted), and the backward writes
+//   grad_logits[n, :] = g[n] · (onehot(target[n]) − softmax(logits[n, :]))
 // from the saved per-row logsumexp, without recomputing the reductions.
 // Legend: N rows (tokens), V vocabulary.
 #pragma once

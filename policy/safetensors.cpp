@@ -33,11 +33,11 @@ struct DType {
   torch::ScalarType type;
   uint64_t itemsize;
 };
-constexpr DType kDTypes[] = {
-    {"F64", torch::kFloat64, 8}, {"F32", torch::kFloat32, 4}, {"F16", torch::kFloat16, 2},
-    {"BF16", torch::kBFloat16, 2}, {"I64", torch::kInt64, 8}, {"I32", torch::kInt32, 4},
-    {"I16", torch::kInt16, 2}, {"I8", torch::kInt8, 1}, {"U8", torch::kUInt8, 1},
-    {"BOOL", torch::kBool, 1}};
+constexpr DType kDTypes[] = {{"F64", torch::kFloat64, 8}, {"F32", torch::kFloat32, 4},
+                             {"F16", torch::kFloat16, 2}, {"BF16", torch::kBFloat16, 2},
+                             {"I64", torch::kInt64, 8},   {"I32", torch::kInt32, 4},
+                             {"I16", torch::kInt16, 2},   {"I8", torch::kInt8, 1},
+                             {"U8", torch::kUInt8, 1},    {"BOOL", torch::kBool, 1}};
 constexpr std::string_view kSupported = "F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL";
 
 [[noreturn]] void fail(const fs::path& file, const std::string& message) {
@@ -49,7 +49,9 @@ std::string short_dump(const json& j) {
   return s.size() > 80 ? s.substr(0, 77) + "..." : s;
 }
 
-std::string quoted(const std::string& name) { return "tensor '" + name + "'"; }
+std::string quoted(const std::string& name) {
+  return "tensor '" + name + "'";
+}
 
 class Fd {
  public:
@@ -71,8 +73,9 @@ void read_exact(const fs::path& file, int fd, void* dst, uint64_t bytes, uint64_
   while (bytes > 0) {
     const ssize_t n = ::pread(fd, out, std::min<uint64_t>(bytes, 1ull << 30), static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) fail(file, std::string("read failed at byte ") + std::to_string(offset) + ": " +
-                               (n == 0 ? "unexpected end of file" : std::strerror(errno)));
+    if (n <= 0)
+      fail(file, std::string("read failed at byte ") + std::to_string(offset) + ": " +
+                     (n == 0 ? "unexpected end of file" : std::strerror(errno)));
     out += n, bytes -= static_cast<uint64_t>(n), offset += static_cast<uint64_t>(n);
   }
 }
@@ -109,7 +112,8 @@ uint64_t non_negative(const json& v) {
 
 Entry parse_entry(const fs::path& file, const std::string& name, const json& v, uint64_t buffer_size) {
   const std::string who = quoted(name);
-  if (!v.is_object()) fail(file, who + ": expected {\"dtype\", \"shape\", \"data_offsets\"}, got " + short_dump(v));
+  if (!v.is_object())
+    fail(file, who + ": expected {\"dtype\", \"shape\", \"data_offsets\"}, got " + short_dump(v));
   Entry e{name, nullptr, {}, 0, 0};
 
   const auto dtype = v.find("dtype");
@@ -153,7 +157,8 @@ Entry parse_entry(const fs::path& file, const std::string& name, const json& v, 
   if (__builtin_mul_overflow(numel, e.dtype->itemsize, &bytes) || bytes != e.end - e.begin) {
     fail(file, who + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) + "] hold " +
                    std::to_string(e.end - e.begin) + " bytes but shape " + short_dump(*shape) + " of " +
-                   dtype_name + " needs " + std::to_string(numel) + " x " + std::to_string(e.dtype->itemsize));
+                   dtype_name + " needs " + std::to_string(numel) + " x " +
+                   std::to_string(e.dtype->itemsize));
   }
   if (e.end > buffer_size) {
     fail(file, who + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
@@ -204,15 +209,16 @@ Header read_header(const fs::path& file, int fd) {
   }
 
   // The tensors must tile the buffer exactly: each begins where the previous one ends.
-  std::sort(header.entries.begin(), header.entries.end(),
-            [](const Entry& a, const Entry& b) { return a.begin != b.begin ? a.begin < b.begin : a.end < b.end; });
+  std::sort(header.entries.begin(), header.entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
   uint64_t expected = 0;
   const Entry* previous = nullptr;
   for (const Entry& e : header.entries) {
     if (e.begin != expected) {
       fail(file, quoted(e.name) + ": data_offsets start at " + std::to_string(e.begin) + " but " +
-                     (previous ? quoted(previous->name) + " ends" : std::string("the buffer starts")) + " at " +
-                     std::to_string(expected) + (e.begin < expected ? " (overlap)" : " (gap)"));
+                     (previous ? quoted(previous->name) + " ends" : std::string("the buffer starts")) +
+                     " at " + std::to_string(expected) + (e.begin < expected ? " (overlap)" : " (gap)"));
     }
     expected = e.end;
     previous = &e;
@@ -273,7 +279,8 @@ void save_safetensors(const fs::path& file, const TensorMap& tensors,
     }
     torch::Tensor cpu = tensor.detach().to(torch::kCPU).contiguous();
     const uint64_t bytes = static_cast<uint64_t>(cpu.numel()) * dtype->itemsize;
-    header[name] = {{"dtype", dtype->name}, {"shape", cpu.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
+    header[name] = {
+        {"dtype", dtype->name}, {"shape", cpu.sizes().vec()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
     data.push_back(std::move(cpu));
   }

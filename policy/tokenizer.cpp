@@ -220,19 +220,29 @@ std::string onig_to_re2(std::string_view p) {
       if (i + 1 >= p.size()) throw std::invalid_argument("pattern ends with a backslash");
       const char e = p[++i];
       switch (e) {
-        case 's': out += in_class ? std::string(kSpaceBody) : "[" + std::string(kSpaceBody) + "]"; break;
-        case 'w': out += in_class ? std::string(kWordBody) : "[" + std::string(kWordBody) + "]"; break;
+        case 's':
+          out += in_class ? std::string(kSpaceBody) : "[" + std::string(kSpaceBody) + "]";
+          break;
+        case 'w':
+          out += in_class ? std::string(kWordBody) : "[" + std::string(kWordBody) + "]";
+          break;
         case 'S':
         case 'W':
           if (in_class) throw std::invalid_argument(std::string("\\") + e + " inside [...] is unsupported");
           out += "[^" + std::string(e == 'S' ? kSpaceBody : kWordBody) + "]";
           break;
-        case 'd': out += "\\p{Nd}"; break;
-        case 'D': out += "\\P{Nd}"; break;
-        case 'h': out += in_class ? "0-9a-fA-F" : "[0-9a-fA-F]"; break;
+        case 'd':
+          out += "\\p{Nd}";
+          break;
+        case 'D':
+          out += "\\P{Nd}";
+          break;
+        case 'h':
+          out += in_class ? "0-9a-fA-F" : "[0-9a-fA-F]";
+          break;
         case 'u': {
-          if (i + 4 >= p.size() ||
-              !std::all_of(p.begin() + i + 1, p.begin() + i + 5, [](char h) { return std::isxdigit(h) != 0; })) {
+          if (i + 4 >= p.size() || !std::all_of(p.begin() + i + 1, p.begin() + i + 5,
+                                                [](char h) { return std::isxdigit(h) != 0; })) {
             throw std::invalid_argument("\\u must be followed by 4 hex digits");
           }
           out += "\\x{" + std::string(p.substr(i + 1, 4)) + "}";
@@ -276,8 +286,9 @@ std::string onig_to_re2(std::string_view p) {
     if (c == '(' && i + 2 < p.size() && p[i + 1] == '?' &&
         (p[i + 2] == '=' || p[i + 2] == '!' || p[i + 2] == '>' ||
          (p[i + 2] == '<' && i + 3 < p.size() && (p[i + 3] == '=' || p[i + 3] == '!')))) {
-      throw std::invalid_argument("lookaround and atomic groups are unsupported (RE2); only the whole "
-                                  "alternative \\s+(?!\\S) is emulated");
+      throw std::invalid_argument(
+          "lookaround and atomic groups are unsupported (RE2); only the whole "
+          "alternative \\s+(?!\\S) is emulated");
     }
     out += c;
   }
@@ -291,6 +302,22 @@ std::unique_ptr<RE2> compile_re2(const std::string& pattern) {
   auto re = std::make_unique<RE2>(pattern, options);
   if (!re->ok()) throw std::invalid_argument("RE2 rejects it: " + re->error());
   return re;
+}
+
+// "(?i)"-style groups set flags up to the end of the enclosing group, which cutting a pattern into its
+// alternatives would change.
+bool has_inline_flag_group(std::string_view alt) {
+  for (size_t i = alt.find("(?"); i != std::string_view::npos; i = alt.find("(?", i + 1)) {
+    size_t j = i + 2;
+    while (j < alt.size() && (std::isalpha(static_cast<unsigned char>(alt[j])) || alt[j] == '-')) ++j;
+    if (j > i + 2 && j < alt.size() && alt[j] == ')') return true;
+  }
+  return false;
+}
+
+void append_alternative(std::string& alternation, const std::string& re) {
+  if (!alternation.empty()) alternation += '|';
+  alternation.append("(?:").append(re).append(")");
 }
 
 // A compiled pattern with Oniguruma's leftmost-first semantics, including `\s+(?!\S)` alternatives.
@@ -310,18 +337,30 @@ class Pattern {
       // The lookahead alternative is a subset of `\s+`, so `whole` (with it widened to `\s+`) finds every
       // start position the real pattern can match at, plus some that find() then rejects.
       const std::string re = lookahead ? onig_to_re2("\\s+") : onig_to_re2(alt);
-      whole += (whole.empty() ? "" : "|") + ("(?:" + re + ")");
+      append_alternative(whole, re);
       if (lookahead) {
         has_lookahead = true;
         flush_group();
         p.segments_.push_back(nullptr);
       } else {
-        group += (group.empty() ? "" : "|") + ("(?:" + re + ")");
+        append_alternative(group, re);
       }
     }
     flush_group();
+    if (!has_lookahead) {
+      // Compiled as written, so that a leading inline flag such as (?i) keeps covering every alternative.
+      p.segments_.clear();
+      p.whole_ = compile_re2(onig_to_re2(pattern));
+      return p;
+    }
+    for (const std::string& alt : alts) {
+      if (has_inline_flag_group(alt)) {
+        throw std::invalid_argument(
+            "an inline flag group like (?i) next to \\s+(?!\\S) is unsupported; "
+            "scope it as (?i:...)");
+      }
+    }
     p.whole_ = compile_re2(whole);
-    if (!has_lookahead) p.segments_.clear();
     return p;
   }
 
@@ -480,7 +519,8 @@ void split_into(const Pattern& pattern, Behavior behavior, bool invert, const st
 std::vector<std::string> run_step(const PreTokenizerStep& step, std::vector<std::string> pieces) {
   std::vector<std::string> out;
   if (const auto* split = std::get_if<SplitStep>(&step)) {
-    for (const std::string& piece : pieces) split_into(split->pattern, split->behavior, split->invert, piece, out);
+    for (const std::string& piece : pieces)
+      split_into(split->pattern, split->behavior, split->invert, piece, out);
     return out;
   }
   const auto& byte_level = std::get<ByteLevelStep>(step);
@@ -582,7 +622,9 @@ struct MergeRule {
   uint32_t rank;
   int64_t new_id;
 };
-uint64_t pair_key(int64_t a, int64_t b) { return (static_cast<uint64_t>(a) << 32) | static_cast<uint64_t>(b); }
+uint64_t pair_key(int64_t a, int64_t b) {
+  return (static_cast<uint64_t>(a) << 32) | static_cast<uint64_t>(b);
+}
 
 }  // namespace
 
@@ -691,7 +733,9 @@ std::vector<int64_t> Tokenizer::Impl::merge_word(const std::string& word) const 
     int64_t new_id;
   };
   // Lowest rank first, then leftmost position: HF's min-heap order.
-  auto later = [](const Merge& a, const Merge& b) { return a.rank != b.rank ? a.rank > b.rank : a.pos > b.pos; };
+  auto later = [](const Merge& a, const Merge& b) {
+    return a.rank != b.rank ? a.rank > b.rank : a.pos > b.pos;
+  };
   std::priority_queue<Merge, std::vector<Merge>, decltype(later)> queue(later);
   for (size_t i = 0; i + 1 < symbols.size(); ++i) {
     const auto it = merges.find(pair_key(symbols[i].c, symbols[i + 1].c));
@@ -716,7 +760,8 @@ std::vector<int64_t> Tokenizer::Impl::merge_word(const std::string& word) const 
     }
     if (left.prev >= 0) {
       const auto it = merges.find(pair_key(symbols[static_cast<size_t>(left.prev)].c, left.c));
-      if (it != merges.end()) queue.push({static_cast<size_t>(left.prev), it->second.rank, it->second.new_id});
+      if (it != merges.end())
+        queue.push({static_cast<size_t>(left.prev), it->second.rank, it->second.new_id});
     }
     if (left.next >= 0 && static_cast<size_t>(left.next) < symbols.size()) {
       const auto it = merges.find(pair_key(left.c, symbols[static_cast<size_t>(left.next)].c));
@@ -792,7 +837,8 @@ struct Loader {
     if (!v.is_string()) fail(field + "." + key, "expected a string, got " + short_dump(v));
     return v.get<std::string>();
   }
-  bool bool_field(const json& obj, const std::string& key, const std::string& field, std::optional<bool> fallback) const {
+  bool bool_field(const json& obj, const std::string& key, const std::string& field,
+                  std::optional<bool> fallback) const {
     const auto it = obj.find(key);
     if (it == obj.end() || (it->is_null() && fallback)) {
       if (!fallback) fail(field + "." + key, "missing");
@@ -824,7 +870,8 @@ struct Loader {
     } else if (type == "Digits") {
       // HF splits on char::is_numeric (= \p{N}); Contiguous over one-character matches is \p{N}+ Isolated.
       const bool individual = bool_field(j, "individual_digits", field, false);
-      steps.emplace_back(SplitStep{Pattern::onig(individual ? "\\p{N}" : "\\p{N}+"), Behavior::kIsolated, false});
+      steps.emplace_back(
+          SplitStep{Pattern::onig(individual ? "\\p{N}" : "\\p{N}+"), Behavior::kIsolated, false});
     } else {
       fail(field + ".type", "'" + type + "' is unsupported; " + kSupported);
     }
@@ -869,7 +916,8 @@ struct Loader {
     const json& list = require(j, "decoders", field);
     if (!list.is_array() || list.empty()) fail(field + ".decoders", "expected a non-empty array");
     int count = 0;
-    for (size_t i = 0; i < list.size(); ++i) count += decoder(list[i], field + ".decoders[" + std::to_string(i) + "]");
+    for (size_t i = 0; i < list.size(); ++i)
+      count += decoder(list[i], field + ".decoders[" + std::to_string(i) + "]");
     return count;
   }
 
@@ -880,10 +928,12 @@ struct Loader {
     if (type == "Sequence") {
       const json& list = require(j, "processors", field);
       if (!list.is_array()) fail(field + ".processors", "expected an array");
-      for (size_t i = 0; i < list.size(); ++i) post_processor(list[i], field + ".processors[" + std::to_string(i) + "]");
+      for (size_t i = 0; i < list.size(); ++i)
+        post_processor(list[i], field + ".processors[" + std::to_string(i) + "]");
       return;
     }
-    fail(field + ".type", "'" + type + "' is unsupported; supported: null, ByteLevel, TemplateProcessing, Sequence");
+    fail(field + ".type",
+         "'" + type + "' is unsupported; supported: null, ByteLevel, TemplateProcessing, Sequence");
   }
 
   void normalizer(const json& j, const std::string& field) const {
@@ -912,11 +962,13 @@ struct Loader {
     if (type != "BPE") fail("model.type", "'" + type + "' is unsupported; supported: BPE");
     if (j.contains("dropout") && !j["dropout"].is_null() &&
         !(j["dropout"].is_number() && j["dropout"].get<double>() == 0.0)) {
-      fail("model.dropout", "BPE dropout is unsupported (must be null or 0), got " + short_dump(j["dropout"]));
+      fail("model.dropout",
+           "BPE dropout is unsupported (must be null or 0), got " + short_dump(j["dropout"]));
     }
     for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
       if (j.contains(key) && !j[key].is_null() && j[key] != "") {
-        fail(std::string("model.") + key, "unsupported for byte-level BPE (must be null), got " + short_dump(j[key]));
+        fail(std::string("model.") + key,
+             "unsupported for byte-level BPE (must be null), got " + short_dump(j[key]));
       }
     }
     if (bool_field(j, "byte_fallback", field, false)) {
@@ -931,8 +983,8 @@ struct Loader {
     for (const auto& [token, id_json] : vocab.items()) {
       const int64_t id = id_value(id_json, "model.vocab[" + short_dump(token) + "]");
       if (const auto [it, fresh] = seen.emplace(id, token); !fresh) {
-        fail("model.vocab", "id " + std::to_string(id) + " is used by both " + short_dump(it->second) + " and " +
-                                short_dump(token));
+        fail("model.vocab", "id " + std::to_string(id) + " is used by both " + short_dump(it->second) +
+                                " and " + short_dump(token));
       }
       impl.vocab.emplace(token, id);
     }
@@ -993,7 +1045,8 @@ struct Loader {
         fail(field + ".id", short_dump(t.content) + " has id " + std::to_string(t.id) + " here but " +
                                 std::to_string(it->second) + " in model.vocab");
       }
-      if (const auto [it, fresh] = impl.added_by_content.emplace(t.content, t.id); !fresh && it->second != t.id) {
+      if (const auto [it, fresh] = impl.added_by_content.emplace(t.content, t.id);
+          !fresh && it->second != t.id) {
         fail(field + ".id", short_dump(t.content) + " is listed twice with different ids");
       }
       impl.added.push_back(t);
@@ -1050,7 +1103,8 @@ Tokenizer Tokenizer::load(const std::filesystem::path& tokenizer_json) {
   std::vector<std::string> text(n);
   impl->known.assign(n, 0);
   impl->special.assign(n, 0);
-  for (const auto& [token, id] : impl->vocab) text[static_cast<size_t>(id)] = token, impl->known[static_cast<size_t>(id)] = 1;
+  for (const auto& [token, id] : impl->vocab)
+    text[static_cast<size_t>(id)] = token, impl->known[static_cast<size_t>(id)] = 1;
   std::unordered_set<std::string> special_contents;
   for (const AddedToken& t : impl->added) {
     text[static_cast<size_t>(t.id)] = t.content;
@@ -1102,11 +1156,14 @@ std::string Tokenizer::token_text(int64_t id) const {
 
 std::optional<int64_t> Tokenizer::token_to_id(std::string_view token) const {
   const std::string key(token);
-  if (const auto it = impl_->added_by_content.find(key); it != impl_->added_by_content.end()) return it->second;
+  if (const auto it = impl_->added_by_content.find(key); it != impl_->added_by_content.end())
+    return it->second;
   if (const auto it = impl_->vocab.find(key); it != impl_->vocab.end()) return it->second;
   return std::nullopt;
 }
 
-int64_t Tokenizer::vocab_size() const { return impl_->size; }
+int64_t Tokenizer::vocab_size() const {
+  return impl_->size;
+}
 
 }  // namespace aha::policy

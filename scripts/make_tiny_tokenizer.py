@@ -162,10 +162,11 @@ def variants(tiny: Tokenizer, rng: random.Random, lines: list[str], path: str) -
         ("added_token_flags", {"added_tokens": json.loads(flags.to_str())["added_tokens"]}),
         ("legacy_merges", {"model": {"merges": [f"{a} {b}" for a, b in base["model"]["merges"]]}}),
         ("ignore_merges", {"model": {"ignore_merges": True}}),
+        ("inline_flag", pre(pt.Sequence([split(r"(?i)'S|'T|X", "isolated"), plain_bytes]))),
     ]
     texts = edge_cases() + rng.sample(lines, 10) + [
         "a <tool> b", "a<tool>b", "x  <tool>  \n y", "cat", "a cat sat", "concat", "cats", "cat's", "_cat",
-        "<think>cat</think>", "1+2 = 3! ok.", "end."] + fuzz_cases(rng, 20)
+        "<think>cat</think>", "1+2 = 3! ok.", "end.", "a's X'tB x'S"] + fuzz_cases(rng, 20)
     out = {"texts": texts, "variants": []}
     for name, patch in named:
         data = json.loads(json.dumps(base))

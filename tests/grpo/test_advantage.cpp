@@ -1,10 +1,10 @@
 // Tests for grpo/advantage: group-normalised advantages (GRPO) and mean-centred ones (Dr. GRPO),
 // zero-spread groups, and the boundary errors. Expected values are worked by hand in the comments.
-#include <stdexcept>
-#include <vector>
+#include <torch/torch.h>
 
 #include <catch2/catch.hpp>
-#include <torch/torch.h>
+#include <stdexcept>
+#include <vector>
 
 #include "grpo/advantage.h"
 
@@ -31,7 +31,8 @@ void check_close(const torch::Tensor& actual, const std::vector<double>& expecte
 
 // Catches: biased std (would give 1.2247 instead of 1), a missing eps, groups mixed across prompts,
 // and NaN/garbage for a zero-spread group.
-TEST_CASE("group_advantages normalises by the unbiased group std and zeroes zero-spread groups", "[grpo][advantage]") {
+TEST_CASE("group_advantages normalises by the unbiased group std and zeroes zero-spread groups",
+          "[grpo][advantage]") {
   // group 0 = [1, 2, 3]: mean 2, deviations [-1, 0, 1], unbiased var = (1 + 0 + 1) / (3 - 1) = 1, std = 1
   //   A = [-1, 0, 1] / (1 + 1e-4) = [-0.99990001, 0, 0.99990001]
   // group 1 = [5, 5, 5]: zero spread -> A = [0, 0, 0], counted
@@ -47,7 +48,8 @@ TEST_CASE("group_advantages normalises by the unbiased group std and zeroes zero
 }
 
 TEST_CASE("group_advantages without std scaling is Dr. GRPO's r - mean", "[grpo][advantage]") {
-  // group 0 = [1, 2, 3] -> [-1, 0, 1]; group 1 = [5, 5, 5] -> [0, 0, 0]; group 2 = [0, 0, 4] -> [-4/3, -4/3, 8/3]
+  // group 0 = [1, 2, 3] -> [-1, 0, 1]; group 1 = [5, 5, 5] -> [0, 0, 0]; group 2 = [0, 0, 4] -> [-4/3, -4/3,
+  // 8/3]
   const torch::Tensor rewards = torch::tensor({1.0f, 2.0f, 3.0f, 5.0f, 5.0f, 5.0f, 0.0f, 0.0f, 4.0f});
   const auto result = group_advantages(rewards, /*group_size=*/3, /*scale_by_std=*/false);
   CHECK(result.zero_spread_groups == 1);

@@ -27,13 +27,13 @@
 //   seq 0: δ = [ln 2, 0, −ln 2, 5 (padding)]  masked k3 sum = 0.30685282 + 0 + 0.19314718 = 0.5
 //   seq 1: δ = [−ln 2, ln 2, 0, 0]            masked k3 sum = 0.5
 //   seq 2: δ = [0, ln 2, −ln 2, 0]            masked k3 sum = 0.5;   total 1.5 over 9 tokens
+#include <torch/torch.h>
+
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <vector>
-
-#include <catch2/catch.hpp>
-#include <torch/torch.h>
 
 #include "grpo/loss.h"
 
@@ -62,7 +62,8 @@ Case make_case() {
   c.old_logp = f64({{-1.0, -2.0, -0.5, -3.0}, {-1.5, -0.2, -1.0, -1.0}, {-2.5, -0.7, -1.2, -0.9}});
   const torch::Tensor ratio = f64({{1.1, 1.5, 0.5, 3.0}, {0.5, 1.5, 1.0, 1.0}, {1.0, 0.9, 1.25, 0.7}});
   c.logp = (c.old_logp + ratio.log()).detach().requires_grad_(true);
-  const torch::Tensor delta = f64({{kLn2, 0.0, -kLn2, 5.0}, {-kLn2, kLn2, 0.0, 0.0}, {0.0, kLn2, -kLn2, 0.0}});
+  const torch::Tensor delta =
+      f64({{kLn2, 0.0, -kLn2, 5.0}, {-kLn2, kLn2, 0.0, 0.0}, {0.0, kLn2, -kLn2, 0.0}});
   c.ref_logp = c.logp.detach() + delta;
   c.advantages = torch::tensor({1.0, -1.0, 0.5}, torch::kFloat64);
   c.mask = f64({{1, 1, 1, 0}, {1, 1, 0, 0}, {1, 1, 1, 1}});
@@ -79,7 +80,9 @@ void check_tensor(const torch::Tensor& actual, const std::vector<std::vector<dou
     }
 }
 
-double scalar(const torch::Tensor& t) { return t.item<double>(); }
+double scalar(const torch::Tensor& t) {
+  return t.item<double>();
+}
 
 }  // namespace
 
@@ -113,9 +116,9 @@ TEST_CASE("policy_loss seq-mean-token-mean: values, clip metrics and gradient", 
 
   out.loss.backward();
   // each token's grad (table above) times 1 / (N · |o_i|): 1/9 for seq 0, 1/6 for seq 1, 1/12 for seq 2
-  check_tensor(c.logp.grad(), {{-1.1 / 9, 0.0, -0.5 / 9, 0.0},
-                               {0.0, 1.5 / 6, 0.0, 0.0},
-                               {-0.5 / 12, -0.45 / 12, 0.0, -0.35 / 12}});
+  check_tensor(
+      c.logp.grad(),
+      {{-1.1 / 9, 0.0, -0.5 / 9, 0.0}, {0.0, 1.5 / 6, 0.0, 0.0}, {-0.5 / 12, -0.45 / 12, 0.0, -0.35 / 12}});
 }
 
 TEST_CASE("policy_loss token-mean divides by all masked tokens of the batch (DAPO)", "[grpo][loss]") {
@@ -125,9 +128,9 @@ TEST_CASE("policy_loss token-mean divides by all masked tokens of the batch (DAP
   const auto out = policy_loss(c.logp, c.old_logp, torch::Tensor(), c.advantages, c.mask, config);
   CHECK(scalar(out.loss) == Approx(-2.4 / 9).margin(kTol));  // −0.26666667
   out.loss.backward();
-  check_tensor(c.logp.grad(), {{-1.1 / 9, 0.0, -0.5 / 9, 0.0},
-                               {0.0, 1.5 / 9, 0.0, 0.0},
-                               {-0.5 / 9, -0.45 / 9, 0.0, -0.35 / 9}});
+  check_tensor(
+      c.logp.grad(),
+      {{-1.1 / 9, 0.0, -0.5 / 9, 0.0}, {0.0, 1.5 / 9, 0.0, 0.0}, {-0.5 / 9, -0.45 / 9, 0.0, -0.35 / 9}});
 }
 
 TEST_CASE("policy_loss seq-mean-token-sum-norm divides by N · sum_norm (Dr. GRPO)", "[grpo][loss]") {
@@ -151,7 +154,7 @@ TEST_CASE("policy_loss adds beta · k3 with gradient 1 − exp(ref − logp)", "
   config.aggregation = Aggregation::TokenMean;
   config.beta = 0.1;
   const auto out = policy_loss(c.logp, c.old_logp, c.ref_logp, c.advantages, c.mask, config);
-  CHECK(scalar(out.kl) == Approx(1.5 / 9).margin(kTol));                // 0.16666667
+  CHECK(scalar(out.kl) == Approx(1.5 / 9).margin(kTol));  // 0.16666667
   CHECK(scalar(out.policy_loss) == Approx(-2.4 / 9).margin(kTol));
   CHECK(scalar(out.loss) == Approx((-2.4 + 0.1 * 1.5) / 9).margin(kTol));  // −2.25 / 9 = −0.25
   out.loss.backward();
@@ -179,13 +182,36 @@ TEST_CASE("policy_loss aggregates kl like the loss, and reports it with beta = 0
   CHECK(scalar(logged.loss) == Approx(scalar(logged.policy_loss)).margin(kTol));
 }
 
+// Catches: padding cleared by multiplying with the mask only (0 · NaN = NaN in the loss and 0 · inf = NaN
+// in the gradient), which would poison a whole step when the rollout pads log-probs with −inf.
+TEST_CASE("policy_loss ignores whatever padded positions hold, even -inf and NaN", "[grpo][loss]") {
+  Case c = make_case();
+  const double inf = std::numeric_limits<double>::infinity();
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  const torch::Tensor padded = c.mask == 0;  // seq 0 t3, seq 1 t2 and t3
+  const torch::Tensor logp =
+      torch::where(padded, torch::full({3, 4}, -inf, torch::kFloat64), c.logp.detach()).requires_grad_(true);
+  const torch::Tensor old_logp = torch::where(padded, torch::full({3, 4}, nan, torch::kFloat64), c.old_logp);
+  const torch::Tensor ref_logp = torch::where(padded, torch::full({3, 4}, inf, torch::kFloat64), c.ref_logp);
+  PolicyLossConfig config;
+  config.aggregation = Aggregation::TokenMean;
+  config.beta = 0.1;
+  const auto out = policy_loss(logp, old_logp, ref_logp, c.advantages, c.mask, config);
+  CHECK(scalar(out.loss) == Approx((-2.4 + 0.1 * 1.5) / 9).margin(kTol));  // as in the KL case above
+  CHECK(scalar(out.ratio_mean) == Approx(8.95 / 9).margin(kTol));
+  out.loss.backward();
+  check_tensor(logp.grad(), {{-1.2 / 9, 0.0, -0.45 / 9, 0.0},
+                             {0.05 / 9, 1.4 / 9, 0.0, 0.0},
+                             {-0.5 / 9, -0.55 / 9, 0.05 / 9, -0.35 / 9}});
+}
+
 // Catches: exp() of an unclamped log-ratio; without the clamp ρ = exp(1000) = inf, the A < 0 token's
 // loss is inf and its gradient NaN.
 TEST_CASE("policy_loss clamps the log-ratio so stale tokens give a finite loss", "[grpo][loss]") {
   // float32, one sequence, A = −1, token-mean over 2 tokens:
-  //   t0: logp − old = +1000 -> clamped to 20: ρ = e^20, min(−e^20, −1.2) = −e^20, loss e^20, grad 0 (clamped)
-  //   t1: logp − old = −1000 -> clamped to −20: ρ = e^−20, min(−e^−20, −0.8) = −0.8, loss 0.8, grad 0
-  //   loss = (e^20 + 0.8) / 2 = 242582598.1
+  //   t0: logp − old = +1000 -> clamped to 20: ρ = e^20, min(−e^20, −1.2) = −e^20, loss e^20, grad 0
+  //   (clamped) t1: logp − old = −1000 -> clamped to −20: ρ = e^−20, min(−e^−20, −0.8) = −0.8, loss 0.8, grad
+  //   0 loss = (e^20 + 0.8) / 2 = 242582598.1
   const torch::Tensor old_logp = torch::tensor({{-1000.0f, 0.0f}});
   const torch::Tensor logp = torch::tensor({{0.0f, -1000.0f}}).requires_grad_(true);
   const torch::Tensor mask = torch::ones({1, 2});
@@ -224,10 +250,12 @@ TEST_CASE("policy_loss in float32 matches the float64 case", "[grpo][loss]") {
 TEST_CASE("policy_loss rejects bad shapes, a missing reference and bad config", "[grpo][loss]") {
   Case c = make_case();
   PolicyLossConfig config;
-  CHECK_THROWS_WITH(policy_loss(c.logp, c.old_logp.slice(1, 0, 3), torch::Tensor(), c.advantages, c.mask, config),
-                    Catch::Contains("old_logp") && Catch::Contains("[3, 3]"));
-  CHECK_THROWS_AS(policy_loss(c.logp, c.old_logp, torch::Tensor(), c.advantages.slice(0, 0, 2), c.mask, config),
-                  std::invalid_argument);
+  CHECK_THROWS_WITH(
+      policy_loss(c.logp, c.old_logp.slice(1, 0, 3), torch::Tensor(), c.advantages, c.mask, config),
+      Catch::Contains("old_logp") && Catch::Contains("[3, 3]"));
+  CHECK_THROWS_AS(
+      policy_loss(c.logp, c.old_logp, torch::Tensor(), c.advantages.slice(0, 0, 2), c.mask, config),
+      std::invalid_argument);
   config.beta = 0.1;
   CHECK_THROWS_WITH(policy_loss(c.logp, c.old_logp, torch::Tensor(), c.advantages, c.mask, config),
                     Catch::Contains("ref_logp"));

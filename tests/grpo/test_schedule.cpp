@@ -1,7 +1,6 @@
 // Tests for grpo/schedule: linear warm-up then cosine decay to min_lr_ratio · peak, values worked by hand.
-#include <stdexcept>
-
 #include <catch2/catch.hpp>
+#include <stdexcept>
 
 #include "grpo/schedule.h"
 
@@ -12,15 +11,18 @@ using aha::grpo::learning_rate;
 // Catches: a warm-up that starts at 0 (wasting step 0), decay measured from step 0 instead of the end of
 // warm-up, a floor that is not reached, and the cosine run backwards.
 TEST_CASE("learning_rate warms up linearly then follows a cosine to the floor", "[grpo][schedule]") {
-  auto lr = [](int64_t step) { return learning_rate(step, /*total_steps=*/10, /*peak_lr=*/1.0, /*warmup=*/2, 0.1); };
+  auto lr = [](int64_t step) {
+    return learning_rate(step, /*total_steps=*/10, /*peak_lr=*/1.0, /*warmup=*/2, 0.1);
+  };
   CHECK(lr(0) == Approx(0.5));  // 1 · 1/2
   CHECK(lr(1) == Approx(1.0));  // 1 · 2/2
   CHECK(lr(2) == Approx(1.0));  // p = 0: 0.1 + 0.9 · ½ · 2
-  CHECK(lr(4) == Approx(0.1 + 0.9 * 0.5 * (1 + 0.70710678)).epsilon(1e-8));  // p = 1/4, cos = √2/2: 0.86819805
-  CHECK(lr(6) == Approx(0.55));                                                // p = 1/2, cos = 0: 0.1 + 0.45
+  CHECK(lr(4) ==
+        Approx(0.1 + 0.9 * 0.5 * (1 + 0.70710678)).epsilon(1e-8));  // p = 1/4, cos = √2/2: 0.86819805
+  CHECK(lr(6) == Approx(0.55));                                     // p = 1/2, cos = 0: 0.1 + 0.45
   CHECK(lr(9) == Approx(0.1 + 0.9 * 0.5 * (1 - 0.92387953)).epsilon(1e-8));  // p = 7/8: 0.13425421
-  CHECK(lr(10) == Approx(0.1));                                                // p = 1: the floor
-  CHECK(lr(1000) == Approx(0.1));                                              // past the end stays there
+  CHECK(lr(10) == Approx(0.1));                                              // p = 1: the floor
+  CHECK(lr(1000) == Approx(0.1));                                            // past the end stays there
 }
 
 TEST_CASE("learning_rate without warm-up starts at the peak and scales with it", "[grpo][schedule]") {

@@ -2,13 +2,13 @@
 // loops, forward and gradient, on odd shapes. GPU: the fused CUDA kernels against the reference, forward
 // and backward, float32 and bfloat16, up to DeepSeek-V3's V = 129280. The GPU cases skip with a warning
 // when no CUDA device is present, and fail instead when AHA_REQUIRE_GPU is set (scripts/gpu-check sets it).
+#include <torch/torch.h>
+
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdlib>
 #include <stdexcept>
 #include <vector>
-
-#include <catch2/catch.hpp>
-#include <torch/torch.h>
 
 #include "kernels/token_logprobs.h"
 
@@ -24,7 +24,8 @@ struct Expected {
   std::vector<std::vector<double>> grad;  // [N][V]
 };
 
-Expected loops_in_double(const torch::Tensor& logits_NV, const torch::Tensor& targets_N, const std::vector<double>& g) {
+Expected loops_in_double(const torch::Tensor& logits_NV, const torch::Tensor& targets_N,
+                         const std::vector<double>& g) {
   const torch::Tensor x = logits_NV.to(torch::kFloat64).contiguous();
   const int64_t N = x.size(0), V = x.size(1);
   const double* data = x.data_ptr<double>();
@@ -39,7 +40,8 @@ Expected loops_in_double(const torch::Tensor& logits_NV, const torch::Tensor& ta
     const double lse = m + std::log(sum);
     e.logprobs.push_back(row[targets[n]] - lse);
     std::vector<double> grad_row(V);
-    for (int64_t v = 0; v < V; ++v) grad_row[v] = g[n] * ((v == targets[n] ? 1.0 : 0.0) - std::exp(row[v] - lse));
+    for (int64_t v = 0; v < V; ++v)
+      grad_row[v] = g[n] * ((v == targets[n] ? 1.0 : 0.0) - std::exp(row[v] - lse));
     e.grad.push_back(grad_row);
   }
   return e;
@@ -51,7 +53,8 @@ void check_cpu_case(int64_t N, int64_t V, double scale) {
   const torch::Tensor logits = (torch::randn({N, V}) * scale).requires_grad_(true);
   const torch::Tensor targets = torch::randint(V, {N}, torch::kInt64);
   std::vector<double> g(N);
-  for (int64_t n = 0; n < N; ++n) g[n] = 0.5 + 0.25 * static_cast<double>(n);  // distinct per-row upstream grads
+  for (int64_t n = 0; n < N; ++n)
+    g[n] = 0.5 + 0.25 * static_cast<double>(n);  // distinct per-row upstream grads
   const Expected expected = loops_in_double(logits.detach(), targets, g);
 
   const torch::Tensor logprobs = token_logprobs_reference(logits, targets);
@@ -59,7 +62,8 @@ void check_cpu_case(int64_t N, int64_t V, double scale) {
   REQUIRE(logprobs.scalar_type() == torch::kFloat32);
   const torch::Tensor fused = token_logprobs(logits, targets);  // on CPU this is the reference
   CHECK(torch::equal(fused, logprobs));
-  for (int64_t n = 0; n < N; ++n) CHECK(logprobs[n].item<double>() == Approx(expected.logprobs[n]).margin(1e-5));
+  for (int64_t n = 0; n < N; ++n)
+    CHECK(logprobs[n].item<double>() == Approx(expected.logprobs[n]).margin(1e-5));
 
   (logprobs * torch::tensor(std::vector<float>(g.begin(), g.end()))).sum().backward();
   const torch::Tensor grad = logits.grad().to(torch::kFloat64);
@@ -95,7 +99,8 @@ void check_gpu_case(int64_t N, int64_t V, torch::ScalarType dtype, double scale)
   torch::manual_seed(99 + N + V);
   const torch::Device cuda(torch::kCUDA);
   const torch::Tensor base = (torch::randn({N, V}, torch::TensorOptions().device(cuda)) * scale).to(dtype);
-  const torch::Tensor targets = torch::randint(V, {N}, torch::TensorOptions().dtype(torch::kInt64).device(cuda));
+  const torch::Tensor targets =
+      torch::randint(V, {N}, torch::TensorOptions().dtype(torch::kInt64).device(cuda));
   const torch::Tensor g = torch::rand({N}, torch::TensorOptions().device(cuda)) + 0.5;
 
   const torch::Tensor logits = base.clone().requires_grad_(true);
@@ -125,7 +130,8 @@ void check_gpu_case(int64_t N, int64_t V, torch::ScalarType dtype, double scale)
 
 // Catches: a wrong normaliser (max not subtracted, log Σ off by a row), a gather along the wrong dim,
 // and a reference that breaks on the degenerate V = 1 (log-prob 0, gradient 0) or N = 1 shapes.
-TEST_CASE("token_logprobs_reference equals explicit double loops, forward and gradient", "[kernels][logprobs]") {
+TEST_CASE("token_logprobs_reference equals explicit double loops, forward and gradient",
+          "[kernels][logprobs]") {
   check_cpu_case(/*N=*/1, /*V=*/1, 1.0);
   check_cpu_case(/*N=*/1, /*V=*/3, 1.0);
   check_cpu_case(/*N=*/4, /*V=*/1, 1.0);
@@ -150,9 +156,11 @@ TEST_CASE("token_logprobs rejects wrong shapes, dtypes and empty vocabularies", 
   const torch::Tensor targets = torch::zeros({4}, torch::kInt64);
   CHECK_THROWS_WITH(token_logprobs(torch::zeros({4}), targets), Catch::Contains("[N, V]"));
   CHECK_THROWS_WITH(token_logprobs(torch::zeros({4, 0}), targets), Catch::Contains("V >= 1"));
-  CHECK_THROWS_WITH(token_logprobs(torch::zeros({4, 8}, torch::kFloat64), targets), Catch::Contains("float32"));
+  CHECK_THROWS_WITH(token_logprobs(torch::zeros({4, 8}, torch::kFloat64), targets),
+                    Catch::Contains("float32"));
   CHECK_THROWS_WITH(token_logprobs(torch::zeros({3, 8}), targets), Catch::Contains("N = 3"));
-  CHECK_THROWS_WITH(token_logprobs(torch::zeros({4, 8}), targets.to(torch::kInt32)), Catch::Contains("int64"));
+  CHECK_THROWS_WITH(token_logprobs(torch::zeros({4, 8}), targets.to(torch::kInt32)),
+                    Catch::Contains("int64"));
   CHECK_THROWS_AS(token_logprobs_reference(torch::zeros({4, 8, 2}), targets), std::invalid_argument);
 }
 
@@ -167,7 +175,8 @@ TEST_CASE("cuda_kernels_compiled reports the build", "[kernels][logprobs]") {
 // Catches: a block reduction that drops warps or the tail of the row (V not a multiple of the block,
 // V smaller than a warp), a wrong row stride, bf16 loads read as fp32, a backward missing the one-hot or
 // scaled by the wrong row's upstream gradient, and grad written in the wrong dtype.
-TEST_CASE("token_logprobs CUDA kernels match the reference, forward and backward", "[kernels][logprobs][gpu]") {
+TEST_CASE("token_logprobs CUDA kernels match the reference, forward and backward",
+          "[kernels][logprobs][gpu]") {
   if (!gpu_ready()) return;
   for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
     check_gpu_case(/*N=*/1, /*V=*/1, dtype, 1.0);
@@ -183,13 +192,17 @@ TEST_CASE("token_logprobs CUDA handles empty batches and non-contiguous logits",
   if (!gpu_ready()) return;
   const torch::Device cuda(torch::kCUDA);
   const auto int64_cuda = torch::TensorOptions().dtype(torch::kInt64).device(cuda);
-  CHECK(token_logprobs(torch::zeros({0, 10}, torch::TensorOptions().device(cuda)), torch::zeros({0}, int64_cuda))
+  CHECK(token_logprobs(torch::zeros({0, 10}, torch::TensorOptions().device(cuda)),
+                       torch::zeros({0}, int64_cuda))
             .numel() == 0);
   torch::manual_seed(3);
   const torch::Tensor wide = torch::randn({6, 40}, torch::TensorOptions().device(cuda));
   const torch::Tensor logits = wide.slice(/*dim=*/1, 0, 20);  // row stride 40: not contiguous
   const torch::Tensor targets = torch::randint(20, {6}, int64_cuda);
-  const double err = (token_logprobs(logits, targets) - token_logprobs_reference(logits, targets)).abs().max().item<double>();
+  const double err = (token_logprobs(logits, targets) - token_logprobs_reference(logits, targets))
+                         .abs()
+                         .max()
+                         .item<double>();
   CHECK(err <= 1e-5);
   CHECK_THROWS_WITH(token_logprobs(wide, targets.cpu()), Catch::Contains("cuda"));
 }

@@ -1,14 +1,17 @@
 // safetensors tests: bitwise round trips of every dtype (0-d, empty, non-contiguous, NaN/-0.0 payloads),
 // exact reads of a file written by the Python `safetensors` package, one error per kind of hostile file,
 // and the atomic-save contract (no partial or temp file is ever left under the directory).
+#include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "policy/safetensors.h"
 
@@ -28,10 +31,21 @@ struct TempDir {
            ("aha_test_safetensors_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
     fs::create_directories(path);
   }
-  ~TempDir() { fs::remove_all(path); }
+  // POSIX rather than std::filesystem::remove_all / directory_iterator: in a torch-linked binary those bind
+  // to the copies libtorch.so exports, and remove_all segfaults there (null call inside libtorch).
+  ~TempDir() {
+    for (const std::string& name : names()) ::unlink((path / name).c_str());
+    ::rmdir(path.c_str());
+  }
   std::vector<std::string> names() const {
     std::vector<std::string> out;
-    for (const auto& e : fs::directory_iterator(path)) out.push_back(e.path().filename().string());
+    if (DIR* d = ::opendir(path.c_str())) {
+      while (const dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name != "." && name != "..") out.push_back(name);
+      }
+      ::closedir(d);
+    }
     std::sort(out.begin(), out.end());
     return out;
   }
@@ -78,8 +92,8 @@ TEST_CASE("save/load round trip is bitwise exact for every dtype", "[safetensors
   tensors["f32"] = f32;
   tensors["f16"] = torch::randn({2, 3, 4}).to(torch::kFloat16);
   tensors["bf16"] = torch::randn({7}).to(torch::kBFloat16);
-  tensors["i64"] = torch::randint(std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(), {5},
-                                  torch::kInt64);
+  tensors["i64"] = torch::randint(std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(),
+                                  {5}, torch::kInt64);
   tensors["i32"] = torch::randint(-100000, 100000, {3, 3}, torch::kInt32);
   tensors["i16"] = torch::randint(-30000, 30000, {6}, torch::kInt16);
   tensors["i8"] = torch::randint(-128, 128, {9}, torch::kInt8);
@@ -117,7 +131,8 @@ TEST_CASE("save/load round trip is bitwise exact for every dtype", "[safetensors
 TEST_CASE("metadata defaults and an empty map", "[safetensors]") {
   TempDir dir;
   save_safetensors(dir.path / "a.safetensors", {{"x", torch::ones({2})}});
-  REQUIRE(safetensors_metadata(dir.path / "a.safetensors") == std::map<std::string, std::string>{{"format", "pt"}});
+  REQUIRE(safetensors_metadata(dir.path / "a.safetensors") ==
+          std::map<std::string, std::string>{{"format", "pt"}});
   save_safetensors(dir.path / "b.safetensors", {{"x", torch::ones({2})}}, {});
   REQUIRE(safetensors_metadata(dir.path / "b.safetensors").empty());
   save_safetensors(dir.path / "c.safetensors", {});
@@ -171,15 +186,17 @@ TEST_CASE("hostile files are rejected with errors naming file and tensor", "[saf
 
   std::ofstream(p("short.safetensors"), std::ios::binary) << "abcd";
   check(p("short.safetensors"), {"shorter than the 8-byte header length"});
-  check(write_raw(p("long_header.safetensors"), "{}", 10, 1000), {"header length 1000 is larger than the file"});
+  check(write_raw(p("long_header.safetensors"), "{}", 10, 1000),
+        {"header length 1000 is larger than the file"});
   check(write_raw(p("bad_json.safetensors"), "{\"x\": {\"dtype\": ", 0), {"invalid JSON"});
   check(write_raw(p("not_object.safetensors"), "[1, 2]  ", 0), {"not a JSON object"});
   check(write_raw(p("no_dtype.safetensors"), R"({"w":{"shape":[2],"data_offsets":[0,8]}})", 8),
         {"tensor 'w'", "dtype"});
   check(write_raw(p("fp8.safetensors"), R"({"w":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]}})", 2),
         {"tensor 'w'", "unsupported dtype 'F8_E4M3'"});
-  check(write_raw(p("bad_shape.safetensors"), R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8),
-        {"tensor 'w'", "\"shape\" must be a list of non-negative integers"});
+  check(
+      write_raw(p("bad_shape.safetensors"), R"({"w":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8),
+      {"tensor 'w'", "\"shape\" must be a list of non-negative integers"});
   check(write_raw(p("no_offsets.safetensors"), R"({"w":{"dtype":"F32","shape":[2]}})", 8),
         {"tensor 'w'", "\"data_offsets\" must be [begin, end]"});
   check(write_raw(p("reversed.safetensors"), R"({"w":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", 8),
@@ -188,14 +205,18 @@ TEST_CASE("hostile files are rejected with errors naming file and tensor", "[saf
         {"tensor 'w'", "hold 8 bytes", "needs 3 x 4"});
   check(write_raw(p("range.safetensors"), R"({"w":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8),
         {"tensor 'w'", "run past the data buffer (8 bytes)"});
-  check(write_raw(p("overlap.safetensors"),
-                  R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
-                  12),
-        {"tensor 'b'", "tensor 'a' ends at 8", "(overlap)"});
-  check(write_raw(p("gap.safetensors"),
-                  R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
-                  12),
-        {"tensor 'b'", "(gap)"});
+  check(
+      write_raw(
+          p("overlap.safetensors"),
+          R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+          12),
+      {"tensor 'b'", "tensor 'a' ends at 8", "(overlap)"});
+  check(
+      write_raw(
+          p("gap.safetensors"),
+          R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})",
+          12),
+      {"tensor 'b'", "(gap)"});
   check(write_raw(p("lead_gap.safetensors"), R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})", 2),
         {"tensor 'a'", "(gap)"});
   check(write_raw(p("trailing.safetensors"), R"({"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}})", 5),
@@ -203,7 +224,8 @@ TEST_CASE("hostile files are rejected with errors naming file and tensor", "[saf
   check(write_raw(p("bool.safetensors"), R"({"flag":{"dtype":"BOOL","shape":[3],"data_offsets":[0,3]}})", 3,
                   std::nullopt, 2),
         {"tensor 'flag'", "BOOL"});
-  check(write_raw(p("meta.safetensors"), R"({"__metadata__":{"step":3}})", 0), {"__metadata__", "not a string"});
+  check(write_raw(p("meta.safetensors"), R"({"__metadata__":{"step":3}})", 0),
+        {"__metadata__", "not a string"});
   check(p("missing.safetensors"), {"cannot open"});
 }
 
@@ -218,9 +240,11 @@ TEST_CASE("save is atomic and cleans up", "[safetensors]") {
   REQUIRE(load_safetensors(file).at("w").sum().item<float>() == 4.0f);
 
   const auto complex = torch::zeros({2}, torch::kComplexFloat);
-  REQUIRE_THROWS_WITH(save_safetensors(file, {{"z", complex}}),
-                      Catch::Contains("model.safetensors") && Catch::Contains("tensor 'z': unsupported dtype"));
-  REQUIRE_THROWS_WITH(save_safetensors(file, {{"__metadata__", torch::ones({1})}}), Catch::Contains("reserved"));
+  REQUIRE_THROWS_WITH(
+      save_safetensors(file, {{"z", complex}}),
+      Catch::Contains("model.safetensors") && Catch::Contains("tensor 'z': unsupported dtype"));
+  REQUIRE_THROWS_WITH(save_safetensors(file, {{"__metadata__", torch::ones({1})}}),
+                      Catch::Contains("reserved"));
   REQUIRE(dir.names() == std::vector<std::string>{"model.safetensors"});
   REQUIRE(load_safetensors(file).size() == 2);
 
@@ -234,7 +258,8 @@ TEST_CASE("save copies GPU tensors to CPU", "[safetensors][gpu]") {
     return;
   }
   TempDir dir;
-  const torch::Tensor t = torch::randn({3, 4}, torch::TensorOptions().device(torch::kCUDA).dtype(torch::kBFloat16));
+  const torch::Tensor t =
+      torch::randn({3, 4}, torch::TensorOptions().device(torch::kCUDA).dtype(torch::kBFloat16));
   save_safetensors(dir.path / "gpu.safetensors", {{"t", t}});
   REQUIRE(bitwise_equal(load_safetensors(dir.path / "gpu.safetensors").at("t"), t.cpu()));
 }

@@ -1,8 +1,10 @@
 // Tokenizer tests: bit-exact parity with HF `tokenizers` on fixtures that scripts/make_tiny_tokenizer.py
 // wrote from HF itself (ids of every case, decode of random id sequences), round trips, and the load
 // errors a user sees for files we do not support.
+#include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "policy/tokenizer.h"
 
@@ -33,10 +36,28 @@ struct TempDir {
   fs::path path;
   TempDir() {
     static int counter = 0;
-    path = fs::temp_directory_path() / ("aha_test_tokenizer_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
+    path = fs::temp_directory_path() /
+           ("aha_test_tokenizer_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
     fs::create_directories(path);
   }
-  ~TempDir() { fs::remove_all(path); }
+  // POSIX rather than std::filesystem::remove_all / directory_iterator: in a torch-linked binary those bind
+  // to the copies libtorch.so exports, and remove_all segfaults there (null call inside libtorch).
+  ~TempDir() {
+    for (const std::string& name : names()) ::unlink((path / name).c_str());
+    ::rmdir(path.c_str());
+  }
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    if (DIR* d = ::opendir(path.c_str())) {
+      while (const dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name != "." && name != "..") out.push_back(name);
+      }
+      ::closedir(d);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
   fs::path write(const std::string& name, const std::string& text) const {
     std::ofstream(path / name, std::ios::binary) << text;
     return path / name;
@@ -148,7 +169,8 @@ TEST_CASE("special tokens: id, matching inside text, skip_special", "[tokenizer]
 // joined with its other half: what streaming detokenization in the rollout has to cope with.
 TEST_CASE("partial UTF-8 decodes like HF, whole characters round trip", "[tokenizer]") {
   const Tokenizer tok = Tokenizer::load(kTinyTokenizer);
-  const std::vector<int64_t> ids = tok.encode("中");  // three byte tokens: no merges for CJK in the tiny vocab
+  const std::vector<int64_t> ids =
+      tok.encode("中");  // three byte tokens: no merges for CJK in the tiny vocab
   REQUIRE(ids.size() == 3);
   REQUIRE(tok.token_text(ids[0]) == "\xEF\xBF\xBD");
   REQUIRE(tok.decode({ids[0], ids[1]}) == "\xEF\xBF\xBD");  // one maximal ill-formed subpart, one U+FFFD
@@ -184,32 +206,59 @@ TEST_CASE("bad tokenizer files give errors naming file and field", "[tokenizer]"
   check(dir.path / "missing.json", "cannot open");
   check(dir.write("truncated.json", "{\"model\": {"), "invalid JSON");
   check(variant("pre_type.json",
-                [](json& d) { d["pre_tokenizer"]["pretokenizers"][0] = {{"type", "Whitespace"}}; }),
+                [](json& d) {
+                  d["pre_tokenizer"]["pretokenizers"][0] = {{"type", "Whitespace"}};
+                }),
         "pre_tokenizer.pretokenizers[0].type: 'Whitespace' is unsupported");
-  check(variant("merge_triple.json", [](json& d) { d["model"]["merges"][3] = json::array({"a", "b", "c"}); }),
+  check(variant("merge_triple.json",
+                [](json& d) {
+                  d["model"]["merges"][3] = json::array({"a", "b", "c"});
+                }),
         "model.merges[3]: is not a pair");
-  check(variant("merge_string.json", [](json& d) { d["model"]["merges"][5] = "abc"; }), "model.merges[5]: is not a pair");
-  check(variant("merge_oov.json", [](json& d) { d["model"]["merges"][0] = json::array({"a", "zzz"}); }),
+  check(variant("merge_string.json", [](json& d) { d["model"]["merges"][5] = "abc"; }),
+        "model.merges[5]: is not a pair");
+  check(variant("merge_oov.json",
+                [](json& d) {
+                  d["model"]["merges"][0] = json::array({"a", "zzz"});
+                }),
         "model.merges[0]: token \"zzz\" is not in model.vocab");
-  check(variant("normalizer.json", [](json& d) { d["normalizer"] = {{"type", "NFC"}}; }), "normalizer.type: 'NFC'");
-  check(variant("decoder.json", [](json& d) { d["decoder"] = {{"type", "WordPiece"}}; }), "decoder.type: 'WordPiece'");
+  check(variant("normalizer.json",
+                [](json& d) {
+                  d["normalizer"] = {{"type", "NFC"}};
+                }),
+        "normalizer.type: 'NFC'");
+  check(variant("decoder.json",
+                [](json& d) {
+                  d["decoder"] = {{"type", "WordPiece"}};
+                }),
+        "decoder.type: 'WordPiece'");
   check(variant("model.json", [](json& d) { d["model"]["type"] = "Unigram"; }), "model.type: 'Unigram'");
   check(variant("no_vocab.json", [](json& d) { d["model"].erase("vocab"); }), "model.vocab: missing");
   check(variant("behavior.json",
                 [](json& d) {
-                  d["pre_tokenizer"]["pretokenizers"][0] = {
-                      {"type", "Split"}, {"pattern", {{"Regex", "a"}}}, {"behavior", "Sideways"}, {"invert", false}};
+                  d["pre_tokenizer"]["pretokenizers"][0] = {{"type", "Split"},
+                                                            {"pattern", {{"Regex", "a"}}},
+                                                            {"behavior", "Sideways"},
+                                                            {"invert", false}};
                 }),
         "behavior: 'Sideways' is unsupported");
   check(variant("lookbehind.json",
                 [](json& d) {
-                  d["pre_tokenizer"]["pretokenizers"][0] = {
-                      {"type", "Split"}, {"pattern", {{"Regex", "(?<=a)b"}}}, {"behavior", "Isolated"}, {"invert", false}};
+                  d["pre_tokenizer"]["pretokenizers"][0] = {{"type", "Split"},
+                                                            {"pattern", {{"Regex", "(?<=a)b"}}},
+                                                            {"behavior", "Isolated"},
+                                                            {"invert", false}};
                 }),
         "pattern.Regex: cannot use pattern");
   check(variant("not_byte_level.json",
-                [](json& d) { d["pre_tokenizer"] = {{"type", "Digits"}, {"individual_digits", true}}; }),
+                [](json& d) {
+                  d["pre_tokenizer"] = {{"type", "Digits"}, {"individual_digits", true}};
+                }),
         "no ByteLevel step");
   check(variant("added_id.json", [](json& d) { d["added_tokens"][0]["id"] = 5; }), "added_tokens[0].id");
-  check(variant("truncation.json", [](json& d) { d["truncation"] = {{"max_length", 8}}; }), "truncation: must be null");
+  check(variant("truncation.json",
+                [](json& d) {
+                  d["truncation"] = {{"max_length", 8}};
+                }),
+        "truncation: must be null");
 }

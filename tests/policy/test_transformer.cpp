@@ -1,0 +1,109 @@
+// The whole policy: cached (absorbed) decode equals a full re-prefill, routes recorded by one forward
+// replay to the same output, checkpoints round-trip exactly, parameter counts match the hand count.
+#include <catch2/catch.hpp>
+
+#include "tests/common/tiny_model.h"
+
+using namespace aha;
+
+TEST_CASE("cached decode over the latent cache equals a full re-prefill (max rel err <= 1e-5)") {
+  torch::NoGradGuard no_grad;
+  policy::Transformer model(testing::tiny_config());
+  model->init_weights(11);
+  const int64_t B = 2, T = 12, prefix = 5, S = 20;
+  torch::manual_seed(1);
+  auto tokens = torch::randint(1, 320, {B, T}, torch::kLong);
+  auto positions = torch::arange(T, torch::kLong).expand({B, T});
+  auto full_logits = model->logits(model->hidden_states(tokens, positions));  // [B, T, V]
+
+  std::vector<policy::MlaLatent> latents;
+  policy::ForwardOptions options;
+  options.latents = &latents;
+  model->hidden_states(tokens.narrow(1, 0, prefix), positions.narrow(1, 0, prefix), options);
+  const auto& c = model->config();
+  auto kv = torch::zeros({c.num_hidden_layers, B, S, c.kv_lora_rank});
+  auto pe = torch::zeros({c.num_hidden_layers, B, S, c.qk_rope_head_dim});
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    kv[l].narrow(1, 0, prefix).copy_(latents[l].kv_latent);
+    pe[l].narrow(1, 0, prefix).copy_(latents[l].k_rope);
+  }
+  for (int64_t t = prefix; t < T; ++t) {
+    auto pos = torch::full({B}, t, torch::kLong);
+    auto logits = model->decode_logits(tokens.select(1, t), pos, kv, pe);
+    INFO("position " << t);
+    CHECK(testing::max_relative_error(logits, full_logits.select(1, t)) <= 1e-5);
+  }
+}
+
+TEST_CASE("router replay of recorded routes reproduces the forward; other routes change it") {
+  torch::NoGradGuard no_grad;
+  policy::Transformer model(testing::tiny_config());
+  model->init_weights(12);
+  auto tokens = torch::randint(1, 320, {2, 7}, torch::kLong);
+  auto positions = torch::arange(7, torch::kLong).expand({2, 7});
+  policy::RouteTrace trace;
+  policy::ForwardOptions record;
+  record.record = &trace;
+  auto h = model->hidden_states(tokens, positions, record);
+  REQUIRE(trace.topk_idx.size() == 2);  // layers 1 and 2 are MoE
+  policy::ForwardOptions replay;
+  replay.replay = &trace;
+  CHECK(torch::equal(model->hidden_states(tokens, positions, replay), h));
+  policy::RouteTrace shifted;
+  for (const auto& t : trace.topk_idx) shifted.topk_idx.push_back((t + 1) % 8);
+  replay.replay = &shifted;
+  CHECK_FALSE(torch::allclose(model->hidden_states(tokens, positions, replay), h));
+}
+
+TEST_CASE("a saved checkpoint loads back with identical tensors and logits") {
+  auto dir = testing::temp_dir("roundtrip") / "policy";
+  policy::Transformer model(testing::tiny_config());
+  model->init_weights(13);
+  {
+    torch::NoGradGuard no_grad;
+    model->moe_layers()[0]->gate->e_score_correction_bias.copy_(torch::linspace(-0.3, 0.4, 8));
+  }
+  policy::save_policy(*model, testing::tiny_tokenizer_path(), dir);
+  auto loaded = policy::load_policy(dir);
+  auto a = policy::state_tensors(*model), b = policy::state_tensors(*loaded.model);
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, t] : a) {
+    INFO(name);
+    CHECK(torch::equal(t, b.at(name)));
+  }
+  CHECK(a.count("model.layers.1.mlp.gate.e_score_correction_bias") == 1);
+  CHECK(a.count("model.layers.2.mlp.experts.7.down_proj.weight") == 1);
+  CHECK(a.count("model.layers.0.self_attn.kv_a_proj_with_mqa.weight") == 1);
+  torch::NoGradGuard no_grad;
+  auto tokens = torch::randint(1, 320, {1, 6}, torch::kLong);
+  auto positions = torch::arange(6, torch::kLong).unsqueeze(0);
+  CHECK(torch::equal(model->logits(model->hidden_states(tokens, positions)),
+                     loaded.model->logits(loaded.model->hidden_states(tokens, positions))));
+  std::filesystem::remove_all(dir.parent_path());
+}
+
+TEST_CASE("missing or truncated checkpoint files are errors naming the file") {
+  auto root = testing::temp_dir("badckpt");
+  auto dir = testing::make_tiny_policy(root / "p");
+  std::filesystem::remove(dir / "model.safetensors");
+  CHECK_THROWS_WITH(policy::load_policy(dir), Catch::Contains("model.safetensors") && Catch::Contains("missing"));
+  testing::make_tiny_policy(dir);
+  std::filesystem::resize_file(dir / "model.safetensors", std::filesystem::file_size(dir / "model.safetensors") / 2);
+  CHECK_THROWS_WITH(policy::load_policy(dir), Catch::Contains("model.safetensors"));
+  std::filesystem::remove_all(root);
+}
+
+TEST_CASE("parameter counts: total and active per token by hand") {
+  auto c = testing::tiny_config();
+  policy::Transformer model(c);
+  auto counts = model->parameter_counts();
+  const int64_t D = 32, V = 320, H = 4;
+  int64_t attn = D * 24 + 24 + 24 * H * 12 + D * (16 + 4) + 16 + 16 * H * 16 + H * 8 * D;
+  int64_t norms = 2 * D;
+  int64_t dense = 3 * D * 48;
+  int64_t expert = 3 * D * 16;
+  int64_t moe = D * 8 + 8 * expert + expert;  // gate + routed + shared(1 x 16)
+  int64_t total = 2 * V * D + D + 3 * (attn + norms) + dense + 2 * moe;
+  CHECK(counts.total == total);
+  CHECK(counts.active_per_token == total - 2 * 8 * expert + 2 * 2 * expert);
+}
