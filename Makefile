@@ -21,7 +21,7 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: build
-	./$(BUILD)/aha train --config examples/tiny/grpo.json
+	./$(BUILD)/aha train --config examples/tiny/grpo.json --overwrite
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

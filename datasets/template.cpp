@@ -17,7 +17,10 @@ const std::vector<std::pair<std::string, std::string>>& presets() {
        "the answer. The reasoning process and answer are enclosed within <think> </think> and <answer> "
        "</answer> tags, respectively, i.e., <think> reasoning process here </think> <answer> answer here "
        "</answer>. User: {question}\nAssistant:"},
-      {"compact", "User: {question}\nAssistant: "},
+      // Ends at "Assistant:" like r1zero: a trailing space would become a lone " " token that byte-level
+      // BPE never produces inside text (it attaches spaces to the next word), so the model would see an
+      // input it was never trained on. The completion starts with " <think>".
+      {"compact", "User: {question}\nAssistant:"},
   };
   return table;
 }

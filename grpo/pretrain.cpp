@@ -64,7 +64,9 @@ std::vector<std::string> pretrain_documents(const PretrainConfig& config, size_t
   auto template_text = datasets::resolve_template(config.template_name);
   std::vector<std::string> docs;
   for (size_t i = offset; i < offset + count; ++i)
-    docs.push_back(datasets::render_prompt(template_text, problems[i]) +
+    // prompt + " " + demonstration: templates end at "Assistant:" and the completion the model learns to
+    // write starts with " <think>", so the prompt's last token is the same in training and in rollout.
+    docs.push_back(datasets::render_prompt(template_text, problems[i]) + " " +
                    task->demonstration(problems[i], config.noise, mix64(config.data_seed ^ (i * 0x9E37ull + 1))));
   return docs;
 }

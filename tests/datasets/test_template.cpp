@@ -18,8 +18,8 @@ TEST_CASE("r1zero preset is DeepSeek-R1-Zero's template text", "[template]") {
 
 TEST_CASE("compact preset and rendering", "[template]") {
   const Problem p{"id", "What is 37 + 48 - 25?", "60"};
-  CHECK(resolve_template("compact") == "User: {question}\nAssistant: ");
-  CHECK(render_prompt(resolve_template("compact"), p) == "User: What is 37 + 48 - 25?\nAssistant: ");
+  CHECK(resolve_template("compact") == "User: {question}\nAssistant:");
+  CHECK(render_prompt(resolve_template("compact"), p) == "User: What is 37 + 48 - 25?\nAssistant:");
   CHECK_THAT(render_prompt(resolve_template("r1zero"), p),
              Contains("answer here </answer>. User: What is 37 + 48 - 25?\nAssistant:"));
   CHECK(template_presets() == std::vector<std::string>{"r1zero", "compact"});
