@@ -31,7 +31,8 @@ int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), 
 }  // namespace
 
 TEST_CASE("bad configs, checkpoints and task names give one-line errors and no run directory") {
-  auto root = aha::testing::temp_dir("cli");
+  aha::testing::TempDir root_tmp("cli");
+  auto root = root_tmp.path;
   aha::testing::make_tiny_policy(root / "model");
   const std::string good =
       R"({"model": {"path": "model"}, "rollout": {"prompts_per_step": 2, "group_size": 2, "max_new_tokens": 4},
@@ -66,5 +67,4 @@ TEST_CASE("bad configs, checkpoints and task names give one-line errors and no r
   auto eval = run_aha("eval --model model --task nothing", root);
   CHECK(eval.code != 0);
   CHECK(eval.err.find("unknown task 'nothing'") != std::string::npos);
-  std::filesystem::remove_all(root);
 }

@@ -9,6 +9,7 @@
 
 #include "policy/checkpoint.h"
 #include "policy/config.h"
+#include "tests/common/temp_dir.h"
 
 namespace aha::testing {
 
@@ -36,13 +37,6 @@ inline policy::ModelConfig tiny_config(int64_t vocab_size = 320) {
   c.eos_token_id = 0;
   c.initializer_range = 0.2;  // large enough that attention and routing are far from uniform
   return c;
-}
-
-inline std::filesystem::path temp_dir(const std::string& name) {
-  auto dir = std::filesystem::temp_directory_path() / ("aha-test-" + name + "-" + std::to_string(::getpid()));
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
-  return dir;
 }
 
 inline std::filesystem::path tiny_tokenizer_path() {

@@ -22,7 +22,8 @@ nlohmann::json tiny_run(const std::string& model_dir) {
 }  // namespace
 
 TEST_CASE("two runs with one seed give bitwise-identical losses and weights") {
-  auto root = testing::temp_dir("determinism");
+  aha::testing::TempDir root_tmp("determinism");
+  auto root = root_tmp.path;
   auto dir = testing::make_tiny_policy(root / "p", 31).string();
   auto config = grpo::run_config_from_json(tiny_run(dir), "test");
   std::vector<double> losses[2];
@@ -38,7 +39,6 @@ TEST_CASE("two runs with one seed give bitwise-identical losses and weights") {
   }
   CHECK(losses[0] == losses[1]);
   CHECK(torch::equal(weights[0], weights[1]));
-  std::filesystem::remove_all(root);
 }
 
 TEST_CASE("make_train_batch aligns targets, mask and behaviour log-probs") {

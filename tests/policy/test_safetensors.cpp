@@ -1,11 +1,12 @@
 // safetensors tests: bitwise round trips of every dtype (0-d, empty, non-contiguous, NaN/-0.0 payloads),
 // exact reads of a file written by the Python `safetensors` package, one error per kind of hostile file,
 // and the atomic-save contract (no partial or temp file is ever left under the directory).
-#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+
+#include "tests/common/temp_dir.h"
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -23,33 +24,7 @@ using aha::policy::safetensors_metadata;
 using aha::policy::save_safetensors;
 using aha::policy::TensorMap;
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("aha_test_safetensors_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  // POSIX rather than std::filesystem::remove_all / directory_iterator: in a torch-linked binary those bind
-  // to the copies libtorch.so exports, and remove_all segfaults there (null call inside libtorch).
-  ~TempDir() {
-    for (const std::string& name : names()) ::unlink((path / name).c_str());
-    ::rmdir(path.c_str());
-  }
-  std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    if (DIR* d = ::opendir(path.c_str())) {
-      while (const dirent* e = ::readdir(d)) {
-        const std::string name = e->d_name;
-        if (name != "." && name != "..") out.push_back(name);
-      }
-      ::closedir(d);
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-};
+using aha::testing::TempDir;
 
 // Same dtype, same shape, same bytes: stricter than torch::equal (NaN payloads, -0.0).
 bool bitwise_equal(const torch::Tensor& a, const torch::Tensor& b) {

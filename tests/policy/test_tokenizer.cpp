@@ -1,11 +1,12 @@
 // Tokenizer tests: bit-exact parity with HF `tokenizers` on fixtures that scripts/make_tiny_tokenizer.py
 // wrote from HF itself (ids of every case, decode of random id sequences), round trips, and the load
 // errors a user sees for files we do not support.
-#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+
+#include "tests/common/temp_dir.h"
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -31,38 +32,7 @@ json read_json(const fs::path& path) {
   return json::parse(in);
 }
 
-// A fresh directory per test, removed at scope exit.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() /
-           ("aha_test_tokenizer_" + std::to_string(getpid()) + "_" + std::to_string(counter++));
-    fs::create_directories(path);
-  }
-  // POSIX rather than std::filesystem::remove_all / directory_iterator: in a torch-linked binary those bind
-  // to the copies libtorch.so exports, and remove_all segfaults there (null call inside libtorch).
-  ~TempDir() {
-    for (const std::string& name : names()) ::unlink((path / name).c_str());
-    ::rmdir(path.c_str());
-  }
-  std::vector<std::string> names() const {
-    std::vector<std::string> out;
-    if (DIR* d = ::opendir(path.c_str())) {
-      while (const dirent* e = ::readdir(d)) {
-        const std::string name = e->d_name;
-        if (name != "." && name != "..") out.push_back(name);
-      }
-      ::closedir(d);
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-  fs::path write(const std::string& name, const std::string& text) const {
-    std::ofstream(path / name, std::ios::binary) << text;
-    return path / name;
-  }
-};
+using aha::testing::TempDir;
 
 // Every HF case encodes to HF's ids and decodes back to its text.
 void check_cases(const Tokenizer& tok, const json& cases) {

@@ -56,7 +56,8 @@ TEST_CASE("router replay of recorded routes reproduces the forward; other routes
 }
 
 TEST_CASE("a saved checkpoint loads back with identical tensors and logits") {
-  auto dir = testing::temp_dir("roundtrip") / "policy";
+  testing::TempDir dir_tmp("roundtrip");
+  auto dir = dir_tmp.path / "policy";
   policy::Transformer model(testing::tiny_config());
   model->init_weights(13);
   {
@@ -79,18 +80,17 @@ TEST_CASE("a saved checkpoint loads back with identical tensors and logits") {
   auto positions = torch::arange(6, torch::kLong).unsqueeze(0);
   CHECK(torch::equal(model->logits(model->hidden_states(tokens, positions)),
                      loaded.model->logits(loaded.model->hidden_states(tokens, positions))));
-  std::filesystem::remove_all(dir.parent_path());
 }
 
 TEST_CASE("missing or truncated checkpoint files are errors naming the file") {
-  auto root = testing::temp_dir("badckpt");
+  aha::testing::TempDir root_tmp("badckpt");
+  auto root = root_tmp.path;
   auto dir = testing::make_tiny_policy(root / "p");
   std::filesystem::remove(dir / "model.safetensors");
   CHECK_THROWS_WITH(policy::load_policy(dir), Catch::Contains("model.safetensors") && Catch::Contains("missing"));
   testing::make_tiny_policy(dir);
   std::filesystem::resize_file(dir / "model.safetensors", std::filesystem::file_size(dir / "model.safetensors") / 2);
   CHECK_THROWS_WITH(policy::load_policy(dir), Catch::Contains("model.safetensors"));
-  std::filesystem::remove_all(root);
 }
 
 TEST_CASE("parameter counts: total and active per token by hand") {

@@ -19,7 +19,8 @@ std::vector<uint64_t> seeds_for(int64_t n, uint64_t base) {
 }  // namespace
 
 TEST_CASE("rollout behaviour log-probs equal the trainer's recompute (max abs diff <= 1e-5)") {
-  auto root = testing::temp_dir("parity");
+  aha::testing::TempDir root_tmp("parity");
+  auto root = root_tmp.path;
   auto policy = policy::load_policy(testing::make_tiny_policy(root / "p", 21));
   rollout::Engine engine(policy.model, policy.tokenizer, 0);
   for (double temperature : {1.0, 0.7}) {
@@ -47,11 +48,11 @@ TEST_CASE("rollout behaviour log-probs equal the trainer's recompute (max abs di
     auto valid = batch.valid_NT.unsqueeze(-1);
     CHECK(((h_replay - h).abs() * valid).max().item<double>() <= 1e-5);
   }
-  std::filesystem::remove_all(root);
 }
 
 TEST_CASE("a completion depends only on its seed, not on the batch it shares") {
-  auto root = testing::temp_dir("seeds");
+  aha::testing::TempDir root_tmp("seeds");
+  auto root = root_tmp.path;
   auto policy = policy::load_policy(testing::make_tiny_policy(root / "p", 22));
   rollout::Engine engine(policy.model, policy.tokenizer, 0);
   rollout::GenerationConfig g;
@@ -67,11 +68,11 @@ TEST_CASE("a completion depends only on its seed, not on the batch it shares") {
     CHECK((c.finish_reason == "eos" || c.finish_reason == "length"));
     if (c.finish_reason == "length") CHECK(c.token_ids.size() == 16);
   }
-  std::filesystem::remove_all(root);
 }
 
 TEST_CASE("stop strings end a completion at the token that completes them") {
-  auto root = testing::temp_dir("stop");
+  aha::testing::TempDir root_tmp("stop");
+  auto root = root_tmp.path;
   auto policy = policy::load_policy(testing::make_tiny_policy(root / "p", 23));
   rollout::Engine engine(policy.model, policy.tokenizer, 0);
   rollout::GenerationConfig g;
@@ -87,7 +88,6 @@ TEST_CASE("stop strings end a completion at the token that completes them") {
   CHECK(c.text.find(stop) != std::string::npos);
   CHECK(c.text.size() <= c.text.find(stop) + stop.size() + 8);  // ends within a token of the stop string
   CHECK(c.token_ids.size() < free_run.completions[0].token_ids.size());
-  std::filesystem::remove_all(root);
 }
 
 TEST_CASE("sampler: top-k 1 and top-p tiny are greedy; uniforms map through the kept CDF") {
