@@ -45,6 +45,7 @@ PretrainConfig load_pretrain_config(const std::filesystem::path& file, const std
       .field("min_lr_ratio", c.min_lr_ratio)
       .field("weight_decay", c.weight_decay)
       .field("max_grad_norm", c.max_grad_norm)
+      .field("bias_update_gamma", c.bias_update_gamma)
       .field("seed", c.seed)
       .field("output", c.output)
       .field("log_every", c.log_every)
@@ -120,7 +121,7 @@ nlohmann::json pretrain(const PretrainConfig& config) {
     loss.backward();
     if (config.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), config.max_grad_norm);
     optimizer.step();
-    model->update_router_biases(0.001);
+    if (config.bias_update_gamma > 0) model->update_router_biases(config.bias_update_gamma);
     double l = loss.item<double>();
     loss_ema = step == 0 ? l : 0.95 * loss_ema + 0.05 * l;
     if ((step + 1) % config.log_every == 0 || step + 1 == config.steps) {

@@ -29,6 +29,7 @@ struct PretrainConfig {
   double min_lr_ratio = 0.1;
   double weight_decay = 0.01;
   double max_grad_norm = 1.0;
+  double bias_update_gamma = 0.001;  // auxiliary-loss-free router balancing, as in GRPO training
   uint64_t seed = 1;
   std::string output;
   int64_t log_every = 50;

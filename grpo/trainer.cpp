@@ -139,7 +139,7 @@ Trainer::Trainer(RunConfig config) : config_(std::move(config)) {
                                     config_.data.seed);
 }
 
-double Trainer::optimize(const TrainBatch& batch, nlohmann::json& metrics, int64_t step_index) {
+void Trainer::optimize(const TrainBatch& batch, nlohmann::json& metrics) {
   const int64_t N = batch.tokens_NT.size(0), per_mb = N / config_.grpo.minibatches;
   const double temperature = config_.rollout.temperature;
   torch::Tensor ref_logp;
@@ -189,7 +189,6 @@ double Trainer::optimize(const TrainBatch& batch, nlohmann::json& metrics, int64
       ++updates;
     }
   }
-  (void)step_index;
   metrics["loss"] = loss_sum / updates;
   metrics["policy_loss"] = policy_loss_sum / updates;
   metrics["kl"] = kl_sum / updates;
@@ -198,7 +197,6 @@ double Trainer::optimize(const TrainBatch& batch, nlohmann::json& metrics, int64
   metrics["grad_norm"] = grad_norm_sum / updates;
   metrics["lr"] = lr;
   metrics["moe/max_violation"] = max_violation;
-  return loss_sum / updates;
 }
 
 StepLog Trainer::step(int64_t step_index) {
@@ -245,7 +243,7 @@ StepLog Trainer::step(int64_t step_index) {
   m["format_rate"] = rule_sums.count("format") ? rule_sums["format"] / n : 0.0;
   m["completion_length"] = length_sum / n;
   m["frac_reward_zero_std"] = static_cast<double>(adv.zero_spread_groups) / P;
-  optimize(batch, m, step_index);
+  optimize(batch, m);
   const double train_seconds = seconds_since(train_start);
   const double seconds = seconds_since(start);
   m["tokens_per_second"] = rollout.generated_tokens / seconds;

@@ -55,7 +55,8 @@ class Trainer {
   const std::filesystem::path& run_dir() const { return run_dir_; }
 
  private:
-  double optimize(const TrainBatch& batch, nlohmann::json& metrics, int64_t step_index);
+  // mu passes x minibatches optimizer steps on one rollout batch; adds loss/KL/clip/grad metrics.
+  void optimize(const TrainBatch& batch, nlohmann::json& metrics);
 
   RunConfig config_;
   policy::LoadedPolicy policy_;
