@@ -41,6 +41,20 @@ TEST_CASE("two runs with one seed give bitwise-identical losses and weights") {
   CHECK(torch::equal(weights[0], weights[1]));
 }
 
+// Guards the replay plumbing end to end: routes recorded under InferenceMode must reach the training
+// forward as ordinary tensors (an inference tensor saved for backward by the gate's gather would throw).
+TEST_CASE("a training step with router replay trains on the rollout's recorded experts") {
+  aha::testing::TempDir root_tmp("replay");
+  auto dir = testing::make_tiny_policy(root_tmp.path / "p", 32).string();
+  auto j = tiny_run(dir);
+  j["rollout"]["record_routes"] = true;
+  j["grpo"]["router_replay"] = true;
+  grpo::Trainer trainer(grpo::run_config_from_json(j, "test"));
+  auto log = trainer.step(0);
+  CHECK(std::isfinite(log.metrics["loss"].get<double>()));
+  CHECK(std::isfinite(log.metrics["grad_norm"].get<double>()));
+}
+
 TEST_CASE("make_train_batch aligns targets, mask and behaviour log-probs") {
   rollout::RolloutResult r;
   r.prompt_ids = {{5, 6, 7}};
