@@ -26,12 +26,25 @@ void write_file(const fs::path& p, const std::string& bytes) {
   if (!out) throw std::runtime_error(p.string() + ": write failed");
 }
 
+// model.layers.{i}.* with num_hidden_layers <= i < num_hidden_layers + num_nextn_predict_layers
+bool is_mtp_tensor(const std::string& name, int64_t layers, int64_t mtp_layers) {
+  const std::string prefix = "model.layers.";
+  if (name.rfind(prefix, 0) != 0) return false;
+  size_t end = name.find('.', prefix.size());
+  if (end == std::string::npos) return false;
+  const std::string index = name.substr(prefix.size(), end - prefix.size());
+  if (index.empty() || index.find_first_not_of("0123456789") != std::string::npos) return false;
+  const int64_t i = std::stoll(index);
+  return i >= layers && i < layers + mtp_layers;
+}
+
 }  // namespace
 
 TensorMap state_tensors(TransformerImpl& model) {
   TensorMap out;
   for (const auto& p : model.named_parameters()) out[p.key()] = p.value().detach().cpu().contiguous();
   for (const auto& b : model.named_buffers()) out[b.key()] = b.value().detach().cpu().contiguous();
+  for (const auto& [name, t] : model.mtp_tensors) out[name] = t;
   return out;
 }
 
@@ -51,9 +64,16 @@ void load_state(TransformerImpl& model, const TensorMap& tensors, const std::str
   };
   for (auto& p : model.named_parameters()) assign(p.key(), p.value());
   for (auto& b : model.named_buffers()) assign(b.key(), b.value());
-  for (const auto& [name, _] : tensors)
-    if (!expected.count(name))
-      throw std::runtime_error(where + ": unexpected tensor '" + name + "' (not part of this architecture)");
+  const auto& c = model.config();
+  model.mtp_tensors.clear();
+  for (const auto& [name, t] : tensors) {
+    if (expected.count(name)) continue;
+    if (is_mtp_tensor(name, c.num_hidden_layers, c.num_nextn_predict_layers)) {
+      model.mtp_tensors[name] = t.contiguous();
+      continue;
+    }
+    throw std::runtime_error(where + ": unexpected tensor '" + name + "' (not part of this architecture)");
+  }
 }
 
 LoadedPolicy load_policy(const fs::path& dir) {

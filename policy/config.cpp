@@ -88,7 +88,7 @@ void ModelConfig::validate() const {
     require(num_experts_per_tok >= 1 && num_experts_per_tok <= topk_group * (n_routed_experts / n_group),
             "num_experts_per_tok must be in [1, topk_group * n_routed_experts / n_group]");
   }
-  require(num_nextn_predict_layers == 0, "num_nextn_predict_layers > 0 (MTP) is not supported yet; use 0");
+  require(num_nextn_predict_layers >= 0, "num_nextn_predict_layers must be >= 0");
 }
 
 nlohmann::json ModelConfig::to_json() const {

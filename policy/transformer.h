@@ -20,6 +20,8 @@
 #include "policy/config.h"
 #include "policy/rope.h"
 
+#include <map>
+
 namespace aha::policy {
 
 // Expert choices of every MoE layer for the tokens of one forward, [B*T, K] int64 each (row-major B, T).
@@ -78,6 +80,9 @@ class TransformerImpl : public torch::nn::Module {
   torch::nn::ModuleList layers{nullptr};
   RMSNorm norm{nullptr};
   torch::nn::Linear lm_head{nullptr};  // null when tie_word_embeddings
+  // Multi-token-prediction layers (model.layers.{num_hidden_layers + k}.*) as found in the checkpoint:
+  // kept unchanged so checkpoints round-trip; not run (drafting with MTP is a later goal).
+  std::map<std::string, torch::Tensor> mtp_tensors;
 
  private:
   ModelConfig config_;

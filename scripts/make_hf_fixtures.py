@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""Dev-time: golden outputs from HF transformers for a tiny random DeepSeek-V3 checkpoint.
+
+Writes tests/fixtures/hf_deepseek_v3/{config.json, model.safetensors, tokenizer.json, expected.safetensors}:
+the checkpoint exactly as transformers saves it, and, in fp32 with eager attention, the logits for two
+80-token inputs (past YaRN's original context of 64) and 32 greedy tokens (full re-forward each step).
+The features exercised: q_lora, groups (n_group 4, topk_group 2), negative e_score_correction_bias,
+a shared expert, a dense first layer, YaRN with mscale_all_dim. Tests never run Python; rerun this only
+to regenerate:  ~/.cache/aha/venv/bin/python scripts/make_hf_fixtures.py   (pip install transformers)
+"""
+import json
+import os
+import shutil
+
+import torch
+import transformers
+from safetensors.torch import save_file
+from transformers import DeepseekV3Config, DeepseekV3ForCausalLM
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "tests", "fixtures", "hf_deepseek_v3")
+
+
+def main():
+    torch.manual_seed(0)
+    cfg = DeepseekV3Config(
+        vocab_size=320, hidden_size=64, intermediate_size=96, moe_intermediate_size=32,
+        num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=4, n_shared_experts=1,
+        n_routed_experts=8, num_experts_per_tok=2, n_group=4, topk_group=2, first_k_dense_replace=1,
+        q_lora_rank=32, kv_lora_rank=16, qk_nope_head_dim=16, qk_rope_head_dim=8, v_head_dim=16,
+        routed_scaling_factor=2.5, norm_topk_prob=True, rms_norm_eps=1e-6, tie_word_embeddings=False,
+        max_position_embeddings=256, rope_theta=10000.0, initializer_range=0.1,
+        rope_scaling={"type": "yarn", "rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64,
+                      "beta_fast": 32.0, "beta_slow": 1.0, "mscale": 1.0, "mscale_all_dim": 1.0},
+        bos_token_id=None, eos_token_id=0, pad_token_id=0)
+    cfg._attn_implementation = "eager"
+    model = DeepseekV3ForCausalLM(cfg).float().eval()
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if hasattr(module, "e_score_correction_bias"):
+                module.e_score_correction_bias.copy_(torch.empty(8).uniform_(-0.15, 0.1))
+    os.makedirs(OUT, exist_ok=True)
+    model.save_pretrained(OUT, safe_serialization=True)
+    shutil.copy(os.path.join(ROOT, "examples", "tiny", "tokenizer.json"), os.path.join(OUT, "tokenizer.json"))
+    for extra in ("generation_config.json",):
+        p = os.path.join(OUT, extra)
+        if os.path.exists(p):
+            os.remove(p)
+
+    g = torch.Generator().manual_seed(1)
+    input_ids = torch.randint(1, 320, (2, 80), generator=g)
+    with torch.no_grad():
+        logits = model(input_ids).logits.float()
+        prompt = input_ids[:1, :70].clone()
+        seq = prompt.clone()
+        for _ in range(32):
+            nxt = model(seq).logits[:, -1].argmax(-1, keepdim=True)
+            seq = torch.cat([seq, nxt], dim=1)
+    save_file({"input_ids": input_ids.contiguous(), "logits": logits.contiguous(),
+               "greedy_prompt": prompt.contiguous(), "greedy_tokens": seq[:, 70:].contiguous()},
+              os.path.join(OUT, "expected.safetensors"), metadata={"transformers": transformers.__version__})
+    print("wrote", OUT, "with transformers", transformers.__version__)
+    print(json.load(open(os.path.join(OUT, "config.json"))).keys())
+
+
+if __name__ == "__main__":
+    main()
