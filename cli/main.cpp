@@ -4,11 +4,14 @@
 //   aha eval     --model DIR --task NAME [--split test] [--samples k] [--problems n] ...
 //   aha info     --model DIR
 //   aha generate --model DIR --prompt TEXT [--max-new-tokens n] [--temperature t] [--seed s]
+//   aha tokenize --model DIR --text TEXT
+//   aha logprobs --model DIR (--text TEXT | --ids 1,2,3 | --in FILE.jsonl) [--no-bos]
 // Every error is one line on stderr ("aha: error: <file or key>: <what was expected>") and exit code 1.
 #include <CLI/CLI.hpp>
 
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <torch/torch.h>
 
@@ -117,6 +120,78 @@ int cmd_generate(const std::string& model_dir, const std::string& prompt, int64_
   return 0;
 }
 
+// {"token_ids", "logprobs": [null, ...], "sum"}: logprobs[i] = log p(token i | tokens before it),
+// teacher-forced at temperature 1; the first token has no context, hence null.
+nlohmann::json teacher_forced_logprobs(policy::TransformerImpl& model, const std::vector<int64_t>& ids) {
+  nlohmann::json logprobs = nlohmann::json::array({nullptr});
+  double sum = 0;
+  if (ids.size() >= 2) {
+    torch::NoGradGuard no_grad;
+    const int64_t L = static_cast<int64_t>(ids.size()) - 1;
+    auto all = torch::tensor(ids, torch::kLong).unsqueeze(0);
+    auto hidden = model.hidden_states(all.narrow(1, 0, L), torch::arange(L, torch::kLong).unsqueeze(0));
+    auto lp = model.token_logprobs(hidden, all.narrow(1, 1, L), 1.0)[0].to(torch::kDouble);
+    for (int64_t i = 0; i < L; ++i) {
+      double v = lp[i].item<double>();
+      logprobs.push_back(v);
+      sum += v;
+    }
+  }
+  return {{"token_ids", ids}, {"logprobs", logprobs}, {"sum", sum}};
+}
+
+std::vector<int64_t> with_bos(const policy::LoadedPolicy& policy, std::vector<int64_t> ids, bool no_bos) {
+  if (!no_bos && policy.config.bos_token_id) ids.insert(ids.begin(), *policy.config.bos_token_id);
+  return ids;
+}
+
+int cmd_tokenize(const std::string& model_dir, const std::string& text) {
+  auto tokenizer = policy::Tokenizer::load(std::filesystem::path(model_dir) / "tokenizer.json");
+  std::cout << nlohmann::json{{"token_ids", tokenizer.encode(text)}}.dump() << std::endl;
+  return 0;
+}
+
+int cmd_logprobs(const std::string& model_dir, const std::string& text, const std::string& ids_csv,
+                 const std::string& in_file, bool no_bos) {
+  if (text.empty() + ids_csv.empty() + in_file.empty() != 2)
+    throw std::invalid_argument("logprobs: give exactly one of --text, --ids, --in");
+  auto policy = policy::load_policy(model_dir);
+  if (!ids_csv.empty()) {
+    std::vector<int64_t> ids;
+    std::stringstream ss(ids_csv);
+    for (std::string item; std::getline(ss, item, ',');) {
+      try {
+        ids.push_back(std::stoll(item));
+      } catch (const std::exception&) {
+        throw std::invalid_argument("--ids: '" + item + "' is not an integer (expected e.g. 1,2,3)");
+      }
+      if (ids.back() < 0 || ids.back() >= policy.config.vocab_size)
+        throw std::invalid_argument("--ids: " + item + " is outside [0, vocab_size=" +
+                                    std::to_string(policy.config.vocab_size) + ")");
+    }
+    std::cout << teacher_forced_logprobs(*policy.model, ids).dump() << std::endl;
+    return 0;
+  }
+  if (!text.empty()) {
+    auto ids = with_bos(policy, policy.tokenizer->encode(text), no_bos);
+    std::cout << teacher_forced_logprobs(*policy.model, ids).dump() << std::endl;
+    return 0;
+  }
+  std::ifstream in(in_file);
+  if (!in) throw std::runtime_error(in_file + ": cannot open");
+  std::string line;
+  for (int64_t n = 1; std::getline(in, line); ++n) {
+    if (line.empty()) continue;
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("text") || !j["text"].is_string())
+      throw std::invalid_argument(in_file + ":" + std::to_string(n) + ": expected a JSON object with a string \"text\"");
+    auto ids = with_bos(policy, policy.tokenizer->encode(j["text"].get<std::string>()), no_bos);
+    std::cout << teacher_forced_logprobs(*policy.model, ids).dump() << "\n";
+  }
+  std::cout << std::flush;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -165,6 +240,19 @@ int main(int argc, char** argv) {
   gen->add_option("--top-p", top_p, "nucleus sampling");
   gen->add_option("--seed", seed, "sampling seed");
 
+  std::string text, ids_csv, in_file;
+  bool no_bos = false;
+  auto* tok = app.add_subcommand("tokenize", "token ids of a text, as JSON");
+  tok->add_option("--model", model_dir, "HF-layout policy directory (its tokenizer.json)")->required();
+  tok->add_option("--text", text, "text to encode")->required();
+
+  auto* lp = app.add_subcommand("logprobs", "teacher-forced log p(token | prefix) for every token, as JSON");
+  lp->add_option("--model", model_dir, "HF-layout policy directory")->required();
+  lp->add_option("--text", text, "text to score (BOS added when the config has one)");
+  lp->add_option("--ids", ids_csv, "token ids to score, comma-separated (used as given)");
+  lp->add_option("--in", in_file, "JSONL file, one {\"text\": ...} per line; one output line each");
+  lp->add_flag("--no-bos", no_bos, "do not add the BOS token");
+
   CLI11_PARSE(app, argc, argv);
   try {
     if (*train) return cmd_train(config_path, overrides, overwrite);
@@ -174,6 +262,8 @@ int main(int argc, char** argv) {
                       template_name, out);
     if (*info) return cmd_info(model_dir);
     if (*gen) return cmd_generate(model_dir, prompt, max_new_tokens, temperature, top_p, seed);
+    if (*tok) return cmd_tokenize(model_dir, text);
+    if (*lp) return cmd_logprobs(model_dir, text, ids_csv, in_file, no_bos);
   } catch (const c10::Error& e) {
     std::cerr << "aha: error: " << e.what_without_backtrace() << std::endl;
     return 1;
