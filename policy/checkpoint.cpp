@@ -76,10 +76,79 @@ void load_state(TransformerImpl& model, const TensorMap& tensors, const std::str
   }
 }
 
+TensorMap load_checkpoint_tensors(const fs::path& dir) {
+  const fs::path single = dir / "model.safetensors", index_file = dir / "model.safetensors.index.json";
+  if (fs::exists(single)) return load_safetensors(single);
+  if (!fs::exists(index_file))
+    throw std::runtime_error(single.string() + ": missing (and no model.safetensors.index.json for shards)");
+  nlohmann::json index;
+  {
+    std::ifstream in(index_file);
+    try {
+      index = nlohmann::json::parse(in);
+    } catch (const std::exception& e) {
+      throw std::runtime_error(index_file.string() + ": invalid JSON: " + e.what());
+    }
+  }
+  if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
+    throw std::runtime_error(index_file.string() + ": expected an object with \"weight_map\": {tensor: file}");
+  std::map<std::string, std::set<std::string>> by_file;
+  for (const auto& [name, file] : index["weight_map"].items()) {
+    if (!file.is_string() || file.get<std::string>().find('/') != std::string::npos)
+      throw std::runtime_error(index_file.string() + ": weight_map['" + name + "'] must be a file name in " + dir.string());
+    by_file[file.get<std::string>()].insert(name);
+  }
+  TensorMap all;
+  for (const auto& [file, names] : by_file) {
+    auto shard = load_safetensors(dir / file);
+    for (auto& [name, t] : shard) {
+      if (!names.count(name))
+        throw std::runtime_error((dir / file).string() + ": tensor '" + name + "' is not listed for this file in " +
+                                 index_file.filename().string());
+      all[name] = std::move(t);
+    }
+    for (const auto& name : names)
+      if (!all.count(name))
+        throw std::runtime_error(index_file.string() + ": tensor '" + name + "' is listed in " + file +
+                                 " but that file does not hold it");
+  }
+  return all;
+}
+
+TensorMap dequantize_fp8_blocks(TensorMap tensors, int64_t block_rows, int64_t block_cols, const std::string& where) {
+  const std::string suffix = "_scale_inv";
+  std::vector<std::string> scales;
+  for (const auto& [name, _] : tensors)
+    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
+      scales.push_back(name);
+  for (const auto& scale_name : scales) {
+    const std::string weight_name = scale_name.substr(0, scale_name.size() - suffix.size());
+    auto it = tensors.find(weight_name);
+    if (it == tensors.end())
+      throw std::runtime_error(where + ": '" + scale_name + "' has no weight '" + weight_name + "'");
+    const auto& w = it->second;
+    auto scale = tensors.at(scale_name).to(torch::kFloat);
+    const int64_t rows = w.size(0), cols = w.dim() > 1 ? w.size(1) : 1;
+    const int64_t want_r = (rows + block_rows - 1) / block_rows, want_c = (cols + block_cols - 1) / block_cols;
+    if (w.dim() != 2 || scale.dim() != 2 || scale.size(0) != want_r || scale.size(1) != want_c)
+      throw std::runtime_error(where + ": '" + scale_name + "' has shape " + c10::str(scale.sizes()) + ", expected [" +
+                               std::to_string(want_r) + ", " + std::to_string(want_c) + "] for weight " +
+                               c10::str(w.sizes()) + " in " + std::to_string(block_rows) + "x" +
+                               std::to_string(block_cols) + " blocks");
+    auto full = scale.repeat_interleave(block_rows, 0).narrow(0, 0, rows).repeat_interleave(block_cols, 1).narrow(1, 0, cols);
+    it->second = (w.to(torch::kFloat) * full).contiguous();
+    tensors.erase(scale_name);
+  }
+  for (const auto& [name, t] : tensors)
+    if (t.scalar_type() == torch::kFloat8_e4m3fn || t.scalar_type() == torch::kFloat8_e5m2)
+      throw std::runtime_error(where + ": FP8 tensor '" + name + "' has no '" + name + "_scale_inv' block scales");
+  return tensors;
+}
+
 LoadedPolicy load_policy(const fs::path& dir) {
   if (!fs::is_directory(dir))
     throw std::runtime_error(dir.string() + ": not a directory (expected config.json, model.safetensors, tokenizer.json)");
-  for (const char* name : {"config.json", "model.safetensors", "tokenizer.json"})
+  for (const char* name : {"config.json", "tokenizer.json"})
     if (!fs::exists(dir / name)) throw std::runtime_error((dir / name).string() + ": missing");
   LoadedPolicy out;
   out.dir = dir;
@@ -90,8 +159,20 @@ LoadedPolicy load_policy(const fs::path& dir) {
                              std::to_string(out.tokenizer->vocab_size()) + " tokens but config vocab_size is " +
                              std::to_string(out.config.vocab_size));
   out.model = Transformer(out.config);
-  auto file = dir / "model.safetensors";
-  load_state(*out.model, load_safetensors(file), file.string());
+  int64_t block_rows = 128, block_cols = 128;
+  {
+    std::ifstream in(dir / "config.json");
+    auto raw = nlohmann::json::parse(in, nullptr, false);
+    if (raw.is_object() && raw.contains("quantization_config") && raw["quantization_config"].is_object()) {
+      const auto& block = raw["quantization_config"]["weight_block_size"];
+      if (block.is_array() && block.size() == 2 && block[0].is_number_integer() && block[1].is_number_integer()) {
+        block_rows = block[0].get<int64_t>();
+        block_cols = block[1].get<int64_t>();
+      }
+    }
+  }
+  const std::string where = (dir / "model.safetensors").string();
+  load_state(*out.model, dequantize_fp8_blocks(load_checkpoint_tensors(dir), block_rows, block_cols, where), where);
   return out;
 }
 

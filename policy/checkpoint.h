@@ -1,4 +1,8 @@
-// A policy directory in HF layout: config.json + model.safetensors + tokenizer.json. Loading checks the
+// A policy directory in HF layout: config.json + model.safetensors (or shards listed by
+// model.safetensors.index.json) + tokenizer.json. FP8 (F8_E4M3) weights with DeepSeek's block scales
+// (`<name>.weight_scale_inv`, one per weight_block_size block, 128x128 by default) are dequantised to
+// fp32 on load; saving always writes unquantised tensors and a config without quantization_config.
+// Loading checks the
 // file's tensors against the module names (missing, unexpected, wrong shape: errors naming the file and
 // tensor); saving writes a new directory atomically (temporary sibling, fsync, rename), so a crash never
 // leaves a half-written checkpoint under the final name. Sharded files and FP8 come with the HF issue.
@@ -22,6 +26,15 @@ struct LoadedPolicy {
 };
 
 LoadedPolicy load_policy(const std::filesystem::path& dir);
+
+// All tensors of a checkpoint directory: model.safetensors, or every shard named by
+// model.safetensors.index.json (each tensor must be in the shard the index names, and every tensor of a
+// shard must be listed).
+TensorMap load_checkpoint_tensors(const std::filesystem::path& dir);
+
+// Replaces each F8 `X.weight` that has an `X.weight_scale_inv` [ceil(rows/block_rows), ceil(cols/block_cols)]
+// by X.weight.float() * scale (per block) and drops the scale tensors. An F8 weight without scales is an error.
+TensorMap dequantize_fp8_blocks(TensorMap tensors, int64_t block_rows, int64_t block_cols, const std::string& where);
 
 // Every parameter and persistent buffer under its HF name (CPU, contiguous).
 TensorMap state_tensors(TransformerImpl& model);

@@ -37,8 +37,9 @@ constexpr DType kDTypes[] = {{"F64", torch::kFloat64, 8}, {"F32", torch::kFloat3
                              {"F16", torch::kFloat16, 2}, {"BF16", torch::kBFloat16, 2},
                              {"I64", torch::kInt64, 8},   {"I32", torch::kInt32, 4},
                              {"I16", torch::kInt16, 2},   {"I8", torch::kInt8, 1},
-                             {"U8", torch::kUInt8, 1},    {"BOOL", torch::kBool, 1}};
-constexpr std::string_view kSupported = "F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL";
+                             {"U8", torch::kUInt8, 1},    {"BOOL", torch::kBool, 1},
+                             {"F8_E4M3", torch::kFloat8_e4m3fn, 1}, {"F8_E5M2", torch::kFloat8_e5m2, 1}};
+constexpr std::string_view kSupported = "F64, F32, F16, BF16, I64, I32, I16, I8, U8, BOOL, F8_E4M3, F8_E5M2";
 
 [[noreturn]] void fail(const fs::path& file, const std::string& message) {
   throw std::runtime_error(file.string() + ": " + message);

@@ -7,6 +7,9 @@ the checkpoint exactly as transformers saves it, and, in fp32 with eager attenti
 The features exercised: q_lora, groups (n_group 4, topk_group 2), negative e_score_correction_bias,
 a shared expert, a dense first layer, YaRN with mscale_all_dim. Tests never run Python; rerun this only
 to regenerate:  ~/.cache/aha/venv/bin/python scripts/make_hf_fixtures.py   (pip install transformers)
+Also writes tests/fixtures/fp8/block_scaled.safetensors (an F8_E4M3 weight with 128x128 block scales and
+torch's dequantisation of it) and tests/fixtures/hf_deepseek_v3_sharded/ (the same checkpoint sharded
+by transformers, with model.safetensors.index.json).
 """
 import json
 import os
@@ -63,5 +66,31 @@ def main():
     print(json.load(open(os.path.join(OUT, "config.json"))).keys())
 
 
+def make_fp8_and_sharded():
+    """FP8 block-scaled weights as DeepSeek ships them, dequantised by torch as the reference, and a
+    sharded copy of the tiny checkpoint written by transformers (model.safetensors.index.json)."""
+    torch.manual_seed(2)
+    w = torch.randn(200, 300) * 3
+    scale_inv = torch.rand(2, 3) * 0.5 + 0.05  # one per 128x128 block (ceil(200/128) x ceil(300/128))
+    full = scale_inv.repeat_interleave(128, 0)[:200].repeat_interleave(128, 1)[:, :300]
+    w8 = (w / full).to(torch.float8_e4m3fn)
+    expected = w8.float() * full
+    fp8_dir = os.path.join(ROOT, "tests", "fixtures", "fp8")
+    os.makedirs(fp8_dir, exist_ok=True)
+    save_file({"layer.weight": w8, "layer.weight_scale_inv": scale_inv, "expected": expected},
+              os.path.join(fp8_dir, "block_scaled.safetensors"))
+    model = DeepseekV3ForCausalLM.from_pretrained(OUT, torch_dtype=torch.float32)
+    sharded = OUT + "_sharded"
+    shutil.rmtree(sharded, ignore_errors=True)
+    model.save_pretrained(sharded, safe_serialization=True, max_shard_size="300KB")
+    shutil.copy(os.path.join(OUT, "tokenizer.json"), os.path.join(sharded, "tokenizer.json"))
+    if os.path.exists(os.path.join(sharded, "generation_config.json")):
+        os.remove(os.path.join(sharded, "generation_config.json"))
+    print("wrote", fp8_dir, "and", sharded, sorted(os.listdir(sharded)))
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+    if "--extra-only" not in sys.argv:  # --extra-only: keep the main fixture, redo fp8 + sharded
+        main()
+    make_fp8_and_sharded()

@@ -6,6 +6,8 @@
 // frequencies or mscale, router masking/scaling, q/kv split order, norm eps, HF name mapping.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include "policy/checkpoint.h"
 #include "tests/common/temp_dir.h"
 
@@ -77,4 +79,45 @@ TEST_CASE("an HF checkpoint saved by aha loads back with identical tensors, MTP 
   CHECK(again.model->mtp_tensors.size() == 1);
   auto original = policy::load_safetensors(kDir / "model.safetensors");
   for (const auto& [name, t] : original) CHECK(torch::equal(t, b.at(name)));
+}
+
+TEST_CASE("a checkpoint sharded by transformers (model.safetensors.index.json) loads to the same tensors") {
+  auto single = policy::load_policy(kDir);
+  auto sharded = policy::load_policy(kDir.string() + "_sharded");
+  auto a = policy::state_tensors(*single.model), b = policy::state_tensors(*sharded.model);
+  REQUIRE(a.size() == b.size());
+  for (const auto& [name, t] : a) CHECK(torch::equal(t, b.at(name)));
+
+  // an index that names a tensor its shard does not hold is an error naming the index
+  aha::testing::TempDir tmp("bad-index");
+  for (const auto& entry : std::filesystem::directory_iterator(kDir.string() + "_sharded"))
+    std::filesystem::copy_file(entry.path(), tmp.path / entry.path().filename());
+  auto index = nlohmann::json::parse(std::ifstream(tmp.path / "model.safetensors.index.json"));
+  std::string first = index["weight_map"].begin().key();
+  std::string other = index["weight_map"][first] == "model-00001-of-00003.safetensors"
+                          ? "model-00002-of-00003.safetensors" : "model-00001-of-00003.safetensors";
+  index["weight_map"][first] = other;
+  std::ofstream(tmp.path / "model.safetensors.index.json") << index.dump();
+  CHECK_THROWS_WITH(policy::load_policy(tmp.path), Catch::Contains("model.safetensors.index.json") &&
+                                                        Catch::Contains(first));
+}
+
+TEST_CASE("FP8 E4M3 weights with 128x128 block scales dequantise exactly as torch does") {
+  // fixture: a [200, 300] weight quantised per block by torch (2 x 3 partial blocks) and torch's
+  // dequantisation w.float() * scale_inv (scripts/make_hf_fixtures.py)
+  auto file = std::filesystem::path(AHA_SOURCE_DIR) / "tests/fixtures/fp8/block_scaled.safetensors";
+  auto tensors = policy::load_safetensors(file);
+  REQUIRE(tensors.at("layer.weight").scalar_type() == torch::kFloat8_e4m3fn);
+  auto expected = tensors.at("expected");
+  tensors.erase("expected");
+  auto out = policy::dequantize_fp8_blocks(tensors, 128, 128, file.string());
+  CHECK(out.count("layer.weight_scale_inv") == 0);
+  CHECK(torch::equal(out.at("layer.weight"), expected));
+  // wrong scale shape and a missing scale are errors naming the tensor
+  auto bad = policy::load_safetensors(file);
+  bad.erase("expected");
+  bad["layer.weight_scale_inv"] = torch::ones({1, 3});
+  CHECK_THROWS_WITH(policy::dequantize_fp8_blocks(bad, 128, 128, "f"), Catch::Contains("layer.weight_scale_inv"));
+  bad.erase("layer.weight_scale_inv");
+  CHECK_THROWS_WITH(policy::dequantize_fp8_blocks(bad, 128, 128, "f"), Catch::Contains("no 'layer.weight_scale_inv'"));
 }
