@@ -2,7 +2,8 @@
 // DeepSeek-V3 family), bit-exact with HF `tokenizers` on what it supports:
 //   added_tokens   matched first, leftmost-longest (non-normalized ones before normalized ones, as HF
 //                  does); lstrip / rstrip / single_word honoured; special ones drop out of decode on request
-//   normalizer     null (or an empty Sequence)
+//   normalizer     null, NFC (Qwen2 / Qwen2.5; HF's Unicode 9.0 tables, see unicode_nfc.h), or a Sequence of
+//                  those (DeepSeek-V3 ships an empty one); normalized added tokens match the normalized text
 //   pre_tokenizer  Sequence of Split (Regex or String; Isolated, Removed, MergedWithPrevious,
 //                  MergedWithNext, Contiguous; invert), ByteLevel (add_prefix_space, use_regex) and Digits
 //   model          BPE, merges as "a b" strings or ["a","b"] pairs, ignore_merges
@@ -29,9 +30,13 @@ namespace aha::policy {
 
 class Tokenizer {
  public:
+  // Reads tokenizer.json, plain or gzip-compressed (tokenizer.json.gz: real tokenizers are 7 MB as text).
   // Throws std::runtime_error naming the file and the offending field (missing file, invalid JSON,
   // unsupported component, malformed vocab/merges).
   static Tokenizer load(const std::filesystem::path& tokenizer_json);
+
+  // The same from the text of a tokenizer.json; `name_for_errors` stands in for the file name in messages.
+  static Tokenizer load_from_string(std::string_view json_text, const std::string& name_for_errors);
 
   // Token ids of `text`; adds no BOS/EOS. Added/special tokens written in the text are matched first.
   // Thread-safe (the per-word BPE cache is behind a mutex).
