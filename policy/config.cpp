@@ -66,8 +66,8 @@ void ModelConfig::validate() const {
   auto require = [&](bool ok, const std::string& msg) {
     if (!ok) throw std::invalid_argument("config.json: " + msg);
   };
-  require(model_type == "deepseek_v3",
-          "model_type '" + model_type + "' is not supported yet; supported: deepseek_v3");
+  require(model_type == "deepseek_v3" || model_type == "deepseek_v2",
+          "model_type '" + model_type + "' is not supported yet; supported: deepseek_v3, deepseek_v2");
   require(vocab_size > 0, "vocab_size must be > 0");
   require(hidden_size > 0, "hidden_size must be > 0");
   require(num_hidden_layers > 0, "num_hidden_layers must be > 0");
@@ -76,8 +76,10 @@ void ModelConfig::validate() const {
   require(qk_nope_head_dim > 0 && v_head_dim > 0, "qk_nope_head_dim and v_head_dim must be > 0");
   require(qk_rope_head_dim > 0 && qk_rope_head_dim % 2 == 0, "qk_rope_head_dim must be even and > 0");
   require(q_lora_rank >= 0, "q_lora_rank must be >= 0 (0 or null: no q compression)");
-  require(scoring_func == "sigmoid", "scoring_func '" + scoring_func + "' is not supported yet; supported: sigmoid");
-  require(topk_method == "noaux_tc", "topk_method '" + topk_method + "' is not supported yet; supported: noaux_tc");
+  require(scoring_func == "sigmoid" || scoring_func == "softmax",
+          "scoring_func '" + scoring_func + "' is not supported; supported: sigmoid, softmax");
+  require(topk_method == "noaux_tc" || topk_method == "greedy" || topk_method == "group_limited_greedy",
+          "topk_method '" + topk_method + "' is not supported; supported: noaux_tc, greedy, group_limited_greedy");
   if (first_k_dense_replace > 0 || n_routed_experts == 0)
     require(intermediate_size > 0, "intermediate_size must be > 0 when there are dense layers");
   if (n_routed_experts > 0) {
@@ -93,7 +95,7 @@ void ModelConfig::validate() const {
 
 nlohmann::json ModelConfig::to_json() const {
   nlohmann::json j = {
-      {"architectures", {"DeepseekV3ForCausalLM"}},
+      {"architectures", {model_type == "deepseek_v2" ? "DeepseekV2ForCausalLM" : "DeepseekV3ForCausalLM"}},
       {"model_type", model_type},
       {"vocab_size", vocab_size},
       {"hidden_size", hidden_size},
@@ -149,6 +151,11 @@ ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& w
   if (!j.is_object()) throw std::invalid_argument(where + ": expected a JSON object");
   ModelConfig c;
   read_field(j, "model_type", c.model_type, where);
+  if (c.model_type == "deepseek_v2") {  // DeepSeek-V2's router: softmax, no bias, weights not renormalised
+    c.scoring_func = "softmax";
+    c.topk_method = "greedy";
+    c.norm_topk_prob = false;
+  }
   read_field(j, "vocab_size", c.vocab_size, where);
   read_field(j, "hidden_size", c.hidden_size, where);
   read_field(j, "intermediate_size", c.intermediate_size, where);

@@ -1,6 +1,7 @@
 // The architecture of a policy, read from a HuggingFace-style config.json (HF field names).
-// This issue supports model_type "deepseek_v3" (MLA + DeepSeekMoE, sigmoid gate, noaux_tc routing);
-// other families come with the HF-compatibility work. Spec: shared/reference/deepseek-v3-spec.md §1.1.
+// Supported: model_type "deepseek_v3" (MLA + DeepSeekMoE, sigmoid gate, noaux_tc routing with
+// e_score_correction_bias) and "deepseek_v2" (softmax gate, greedy / group_limited_greedy, no bias, and
+// by default no renormalisation of the top-k weights, as transformers' DeepseekV2 does). Spec: shared/reference/deepseek-v3-spec.md §1.1.
 #pragma once
 
 #include <cstdint>
@@ -57,6 +58,7 @@ struct ModelConfig {
   double initializer_range = 0.02;
 
   int64_t qk_head_dim() const { return qk_nope_head_dim + qk_rope_head_dim; }
+  bool has_router_bias() const { return topk_method == "noaux_tc"; }
   bool is_moe_layer(int64_t layer) const { return n_routed_experts > 0 && layer >= first_k_dense_replace; }
   // softmax scale qk_head_dim^-0.5 · mscale² under YaRN (spec §1.4.2)
   double softmax_scale() const;

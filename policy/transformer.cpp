@@ -92,7 +92,8 @@ void TransformerImpl::init_weights(uint64_t seed) {
     if (name.find("norm") != std::string::npos) t.fill_(1.0);
     else t.normal_(0.0, config_.initializer_range);
   }
-  for (auto* moe : moe_layers()) moe->gate->e_score_correction_bias.zero_();
+  for (auto* moe : moe_layers())
+    if (moe->gate->e_score_correction_bias.defined()) moe->gate->e_score_correction_bias.zero_();
 }
 
 std::vector<MoeImpl*> TransformerImpl::moe_layers() const {

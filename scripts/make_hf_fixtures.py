@@ -89,8 +89,38 @@ def make_fp8_and_sharded():
     print("wrote", fp8_dir, "and", sharded, sorted(os.listdir(sharded)))
 
 
+def make_v2():
+    """A DeepSeek-V2-Lite-like checkpoint: q_lora_rank null, softmax router, group_limited_greedy."""
+    from transformers import DeepseekV2Config, DeepseekV2ForCausalLM
+    torch.manual_seed(3)
+    cfg = DeepseekV2Config(
+        vocab_size=320, hidden_size=64, intermediate_size=96, moe_intermediate_size=32,
+        num_hidden_layers=3, num_attention_heads=4, num_key_value_heads=4, n_shared_experts=2,
+        n_routed_experts=8, num_experts_per_tok=2, n_group=4, topk_group=2, topk_method="group_limited_greedy",
+        first_k_dense_replace=1, q_lora_rank=None, kv_lora_rank=16, qk_nope_head_dim=16, qk_rope_head_dim=8,
+        v_head_dim=16, routed_scaling_factor=1.0, rms_norm_eps=1e-6, tie_word_embeddings=False,
+        max_position_embeddings=256, rope_theta=10000.0, initializer_range=0.1,
+        bos_token_id=None, eos_token_id=0, pad_token_id=0)
+    cfg._attn_implementation = "eager"
+    model = DeepseekV2ForCausalLM(cfg).float().eval()
+    out = os.path.join(ROOT, "tests", "fixtures", "hf_deepseek_v2")
+    shutil.rmtree(out, ignore_errors=True)
+    model.save_pretrained(out, safe_serialization=True)
+    shutil.copy(os.path.join(ROOT, "examples", "tiny", "tokenizer.json"), os.path.join(out, "tokenizer.json"))
+    if os.path.exists(os.path.join(out, "generation_config.json")):
+        os.remove(os.path.join(out, "generation_config.json"))
+    g = torch.Generator().manual_seed(4)
+    input_ids = torch.randint(1, 320, (2, 40), generator=g)
+    with torch.no_grad():
+        logits = model(input_ids).logits.float()
+    save_file({"input_ids": input_ids.contiguous(), "logits": logits.contiguous()},
+              os.path.join(out, "expected.safetensors"), metadata={"transformers": transformers.__version__})
+    print("wrote", out)
+
+
 if __name__ == "__main__":
     import sys
     if "--extra-only" not in sys.argv:  # --extra-only: keep the main fixture, redo fp8 + sharded
         main()
     make_fp8_and_sharded()
+    make_v2()

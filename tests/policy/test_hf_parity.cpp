@@ -121,3 +121,20 @@ TEST_CASE("FP8 E4M3 weights with 128x128 block scales dequantise exactly as torc
   bad.erase("layer.weight_scale_inv");
   CHECK_THROWS_WITH(policy::dequantize_fp8_blocks(bad, 128, 128, "f"), Catch::Contains("no 'layer.weight_scale_inv'"));
 }
+
+TEST_CASE("DeepSeek-V2 (q_lora null, softmax router, group_limited_greedy) matches HF transformers") {
+  const auto dir = std::filesystem::path(AHA_SOURCE_DIR) / "tests/fixtures/hf_deepseek_v2";
+  auto policy = policy::load_policy(dir);
+  CHECK(policy.config.scoring_func == "softmax");
+  CHECK(policy.config.q_lora_rank == 0);
+  CHECK_FALSE(policy.config.has_router_bias());
+  auto expected = policy::load_safetensors(dir / "expected.safetensors");
+  auto input_ids = expected.at("input_ids");
+  torch::NoGradGuard no_grad;
+  auto positions = torch::arange(input_ids.size(1), torch::kLong).expand_as(input_ids);
+  auto logits = policy.model->logits(policy.model->hidden_states(input_ids, positions));
+  auto ref = expected.at("logits");
+  double rel = ((logits - ref).abs().max() / ref.abs().max()).item<double>();
+  INFO("max relative error " << rel);
+  CHECK(rel <= 1e-4);
+}
