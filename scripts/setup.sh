@@ -5,7 +5,8 @@
 set -euo pipefail
 AHA_CACHE=${AHA_CACHE:-$HOME/.cache/aha}
 TORCH_VERSION=${TORCH_VERSION:-2.11.0}
-packages=(cmake ninja-build ccache g++ nlohmann-json3-dev libre2-dev catch2 libcli11-dev bubblewrap libseccomp-dev)
+packages=(cmake ninja-build ccache g++ nlohmann-json3-dev libre2-dev catch2 libcli11-dev bubblewrap libseccomp-dev
+  libicu-dev zlib1g-dev)
 
 missing=()
 for p in "${packages[@]}"; do
