@@ -10,6 +10,8 @@
 
 #include <array>
 #include <catch2/catch.hpp>
+
+#include <cstdlib>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -154,17 +156,27 @@ std::string utf8(char32_t cp) {
   return out;
 }
 
+// The texts come from ../shared/data next to the checkout (the project's data, never copied in). A
+// checkout without it cannot run these two cases; say so loudly instead of failing on a missing file.
+// AHA_REQUIRE_SHARED_DATA=1 turns the skip into a failure.
+bool shared_data_present() {
+  if (fs::is_directory(kSharedData)) return true;
+  if (std::getenv("AHA_REQUIRE_SHARED_DATA")) FAIL("shared data missing: " << kSharedData);
+  WARN("SKIPPED: " << kSharedData << " is not there (clone next to shared/ to run this test)");
+  return false;
+}
+
 }  // namespace
 
 // Guards the DeepSeek-V3 pre-tokenizer: \p{N}{1,3} digit groups, the CJK/kana Split, the big Split regex
 // with \p{L} \p{M} \p{P} \p{S} classes and the \s+(?!\S) lookahead, and its 818 added tokens.
 TEST_CASE("DeepSeek-V3 tokenizer matches HF on all shared data and edge cases", "[tokenizer][real]") {
-  check_against_hf("deepseek_v3");
+  if (shared_data_present()) check_against_hf("deepseek_v3");
 }
 
 // Guards the NFC normalizer in the pipeline and Qwen2's Split regex ((?i:'s|...), single digits).
 TEST_CASE("Qwen2 tokenizer matches HF on all shared data and edge cases", "[tokenizer][real]") {
-  check_against_hf("qwen2");
+  if (shared_data_present()) check_against_hf("qwen2");
 }
 
 // Guards NFC against HF's own normalizer on every code point, five probes each (decomposition, canonical
