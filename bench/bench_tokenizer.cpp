@@ -29,19 +29,7 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 
-std::string read_maybe_gzip(const fs::path& path) {
-  gzFile in = gzopen(path.string().c_str(), "rb");
-  if (in == nullptr) throw std::runtime_error(path.string() + ": cannot open");
-  std::string out;
-  std::array<char, 1 << 16> chunk;
-  int got = 0;
-  while ((got = gzread(in, chunk.data(), static_cast<unsigned>(chunk.size()))) > 0) {
-    out.append(chunk.data(), static_cast<size_t>(got));
-  }
-  gzclose(in);
-  if (got < 0) throw std::runtime_error(path.string() + ": gzip read error");
-  return out;
-}
+std::string read_maybe_gzip(const fs::path& path) { return aha::policy::read_file_maybe_gzip(path); }
 
 // The shared-data texts, in the order and with the fields the fixture header lists.
 std::vector<std::string> shared_texts(const fs::path& fixtures, const fs::path& shared_data) {

@@ -1076,13 +1076,11 @@ struct Loader {
 
 }  // namespace
 
-Tokenizer Tokenizer::load(const std::filesystem::path& tokenizer_json) {
-  const std::string file = tokenizer_json.string();
-  // zlib's gzread reads a gzip file inflated and any other file as it is.
+std::string read_file_maybe_gzip(const std::filesystem::path& path, const std::string& what) {
+  const std::string file = path.string();
   std::error_code ignored;
-  gzFile in =
-      std::filesystem::is_regular_file(tokenizer_json, ignored) ? gzopen(file.c_str(), "rb") : nullptr;
-  if (in == nullptr) throw std::runtime_error(file + ": cannot open tokenizer file");
+  gzFile in = std::filesystem::is_regular_file(path, ignored) ? gzopen(file.c_str(), "rb") : nullptr;
+  if (in == nullptr) throw std::runtime_error(file + ": cannot open " + what);
   std::string text;
   std::array<char, 1 << 16> chunk;
   int got = 0;
@@ -1092,8 +1090,12 @@ Tokenizer Tokenizer::load(const std::filesystem::path& tokenizer_json) {
   int error = Z_OK;
   const std::string message = got < 0 ? gzerror(in, &error) : "";
   gzclose(in);
-  if (got < 0) throw std::runtime_error(file + ": cannot read tokenizer file (gzip: " + message + ")");
-  return load_from_string(text, file);
+  if (got < 0) throw std::runtime_error(file + ": cannot read " + what + " (gzip: " + message + ")");
+  return text;
+}
+
+Tokenizer Tokenizer::load(const std::filesystem::path& tokenizer_json) {
+  return load_from_string(read_file_maybe_gzip(tokenizer_json, "tokenizer file"), tokenizer_json.string());
 }
 
 Tokenizer Tokenizer::load_from_string(std::string_view json_text, const std::string& name_for_errors) {

@@ -28,6 +28,10 @@
 
 namespace aha::policy {
 
+// The whole file, inflated when it is gzip-compressed (zlib reads any other file as it is). Throws
+// std::runtime_error "<path>: cannot open <what>" / "cannot read <what> (gzip: ...)".
+std::string read_file_maybe_gzip(const std::filesystem::path& path, const std::string& what = "file");
+
 class Tokenizer {
  public:
   // Reads tokenizer.json, plain or gzip-compressed (tokenizer.json.gz: real tokenizers are 7 MB as text).

@@ -34,20 +34,7 @@ using json = nlohmann::json;
 const fs::path kFixtures = fs::path(AHA_SOURCE_DIR) / "tests" / "fixtures" / "real_tokenizers";
 const fs::path kSharedData = fs::path(AHA_SHARED_DATA);
 
-// The whole file, inflated if it is gzip (zlib reads other files as they are).
-std::string read_maybe_gzip(const fs::path& path) {
-  gzFile in = gzopen(path.string().c_str(), "rb");
-  REQUIRE(in != nullptr);
-  std::string out;
-  std::array<char, 1 << 16> chunk;
-  int got = 0;
-  while ((got = gzread(in, chunk.data(), static_cast<unsigned>(chunk.size()))) > 0) {
-    out.append(chunk.data(), static_cast<size_t>(got));
-  }
-  gzclose(in);
-  REQUIRE(got == 0);
-  return out;
-}
+std::string read_maybe_gzip(const fs::path& path) { return aha::policy::read_file_maybe_gzip(path); }
 
 std::vector<json> read_jsonl(const std::string& text) {
   std::vector<json> rows;
@@ -248,7 +235,7 @@ TEST_CASE("NFC normalizer: normalized added tokens match normalized text", "[tok
 }
 
 // load_from_string reports errors under the given name, and load() reads gzip-compressed files.
-TEST_CASE("load_from_string names its source; load reads .json.gz", "[tokenizer][real]") {
+TEST_CASE("load_from_string names its source, and load reads .json.gz", "[tokenizer][real]") {
   try {
     Tokenizer::load_from_string("{\"model\": {", "in-memory tokenizer");
     FAIL("invalid JSON was accepted");

@@ -35,7 +35,7 @@ TEST_CASE("cached decode over the latent cache equals a full re-prefill (max rel
   }
 }
 
-TEST_CASE("router replay of recorded routes reproduces the forward; other routes change it") {
+TEST_CASE("router replay of recorded routes reproduces the forward, and other routes change it") {
   torch::NoGradGuard no_grad;
   policy::Transformer model(testing::tiny_config());
   model->init_weights(12);

@@ -90,7 +90,7 @@ TEST_CASE("stop strings end a completion at the token that completes them") {
   CHECK(c.token_ids.size() < free_run.completions[0].token_ids.size());
 }
 
-TEST_CASE("sampler: top-k 1 and top-p tiny are greedy; uniforms map through the kept CDF") {
+TEST_CASE("sampler: top-k 1 and top-p tiny are greedy, and uniforms map through the kept CDF") {
   auto logits = torch::tensor({{0.0f, 2.0f, 1.0f, -1.0f}});
   for (double u : {0.0, 0.5, 0.999}) {
     auto k1 = rollout::sample_tokens(logits, torch::tensor({u}, torch::kDouble), {1.0, 1.0, 1});
