@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "policy/checkpoint.h"
+#include "rollout/kv_cache.h"
 
 int main(int argc, char** argv) {
   const std::string dir = argc > 1 ? argv[1] : "examples/tiny/base";
@@ -38,14 +39,10 @@ int main(int argc, char** argv) {
     auto positions = torch::arange(prompt, torch::kLong).expand({B, prompt});
     model->hidden_states(tokens.narrow(1, 0, prompt), positions, options);
     const int64_t S = prompt + new_tokens;
-    auto kv = torch::zeros({c.num_hidden_layers, B, S, c.kv_lora_rank});
-    auto pe = torch::zeros({c.num_hidden_layers, B, S, c.qk_rope_head_dim});
-    for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-      kv[l].narrow(1, 0, prompt).copy_(latents[l].kv_latent);
-      pe[l].narrow(1, 0, prompt).copy_(latents[l].k_rope);
-    }
+    auto cache = aha::rollout::LatentCache::allocate(c, B, S, torch::kFloat);
+    cache.fill_prefix(latents, /*group_size=*/1);
     for (int64_t t = prompt; t < prompt + new_tokens; ++t)
-      model->decode_logits(tokens.select(1, t), torch::full({B}, t, torch::kLong), kv, pe);
+      model->decode_logits(tokens.select(1, t), torch::full({B}, t, torch::kLong), cache.kv, cache.rope);
   });
   // naive: full forward over the prefix for every new token
   double naive = time_it([&] {

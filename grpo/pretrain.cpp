@@ -116,7 +116,7 @@ nlohmann::json pretrain(const PretrainConfig& config) {
     auto logp = model->token_logprobs(hidden, targets, 1.0);
     auto loss = -(logp * mask).sum() / mask.sum();
     double lr = learning_rate(step, config.steps, config.lr, config.warmup_steps, config.min_lr_ratio);
-    for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+    set_learning_rate(optimizer, lr);
     optimizer.zero_grad();
     loss.backward();
     if (config.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), config.max_grad_norm);

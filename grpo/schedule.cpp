@@ -34,4 +34,8 @@ double learning_rate(int64_t step, int64_t total_steps, double peak_lr, int64_t 
   return min_lr + (peak_lr - min_lr) * 0.5 * (1.0 + std::cos(std::numbers::pi * progress));
 }
 
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+}
+
 }  // namespace aha::grpo

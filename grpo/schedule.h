@@ -10,11 +10,16 @@
 
 #include <cstdint>
 
+#include <torch/optim/optimizer.h>
+
 namespace aha::grpo {
 
 // step: 0-based optimizer step. Throws std::invalid_argument on step < 0, total_steps < 1,
 // warmup_steps < 0, peak_lr < 0 or min_lr_ratio outside [0, 1].
 double learning_rate(int64_t step, int64_t total_steps, double peak_lr, int64_t warmup_steps,
                      double min_lr_ratio);
+
+// Sets lr on every parameter group of an optimizer (AdamW or any other with a settable lr).
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
 
 }  // namespace aha::grpo

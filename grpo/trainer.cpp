@@ -167,8 +167,7 @@ void Trainer::optimize(const TrainBatch& batch, nlohmann::json& metrics) {
       auto out = policy_loss(logp, part.old_logp_NT, ref, part.advantages_N, part.mask_NT, config_.grpo.loss);
       lr = learning_rate(optimizer_steps_, config_.train.steps * config_.grpo.mu * config_.grpo.minibatches,
                          config_.train.lr, config_.train.warmup_steps, config_.train.min_lr_ratio);
-      for (auto& group : optimizer_->param_groups())
-        static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+      set_learning_rate(*optimizer_, lr);
       optimizer_->zero_grad();
       out.loss.backward();
       double grad_norm = config_.train.max_grad_norm > 0

@@ -9,7 +9,8 @@
 #include <fstream>
 
 #include "policy/checkpoint.h"
-#include "tests/common/temp_dir.h"
+#include "rollout/kv_cache.h"
+#include "tests/common/tiny_model.h"
 
 using namespace aha;
 
@@ -26,7 +27,7 @@ TEST_CASE("logits match HF transformers DeepseekV3 in fp32 (max rel err <= 1e-4)
   auto logits = policy.model->logits(policy.model->hidden_states(input_ids, positions));
   auto ref = expected.at("logits");
   REQUIRE(logits.sizes() == ref.sizes());
-  double rel = ((logits - ref).abs().max() / ref.abs().max()).item<double>();
+  double rel = testing::max_relative_error(logits, ref);
   INFO("max relative error " << rel);
   CHECK(rel <= 1e-4);
   CHECK(policy.config.rope_scaling.type == "yarn");     // read from transformers v5's rope_parameters
@@ -47,18 +48,14 @@ TEST_CASE("32 greedy tokens decoded over the latent cache equal HF's greedy toke
   policy::ForwardOptions options;
   options.latents = &latents;
   auto h = policy.model->hidden_states(prompt.unsqueeze(0), torch::arange(T, torch::kLong).unsqueeze(0), options);
-  auto kv = torch::zeros({c.num_hidden_layers, 1, S, c.kv_lora_rank});
-  auto pe = torch::zeros({c.num_hidden_layers, 1, S, c.qk_rope_head_dim});
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    kv[l].narrow(1, 0, T).copy_(latents[l].kv_latent);
-    pe[l].narrow(1, 0, T).copy_(latents[l].k_rope);
-  }
+  auto cache = rollout::LatentCache::allocate(c, 1, S, torch::kFloat);
+  cache.fill_prefix(latents, /*group_size=*/1);
   auto logits = policy.model->logits(h.select(1, T - 1));
   std::vector<int64_t> tokens;
   for (int64_t t = 0; t < 32; ++t) {
     auto next = logits.argmax(-1);
     tokens.push_back(next.item<int64_t>());
-    logits = policy.model->decode_logits(next, torch::full({1}, T + t, torch::kLong), kv, pe);
+    logits = policy.model->decode_logits(next, torch::full({1}, T + t, torch::kLong), cache.kv, cache.rope);
   }
   auto ref = expected.at("greedy_tokens")[0];
   CHECK(tokens == std::vector<int64_t>(ref.data_ptr<int64_t>(), ref.data_ptr<int64_t>() + ref.numel()));
@@ -134,7 +131,7 @@ TEST_CASE("DeepSeek-V2 (q_lora null, softmax router, group_limited_greedy) match
   auto positions = torch::arange(input_ids.size(1), torch::kLong).expand_as(input_ids);
   auto logits = policy.model->logits(policy.model->hidden_states(input_ids, positions));
   auto ref = expected.at("logits");
-  double rel = ((logits - ref).abs().max() / ref.abs().max()).item<double>();
+  double rel = testing::max_relative_error(logits, ref);
   INFO("max relative error " << rel);
   CHECK(rel <= 1e-4);
 }

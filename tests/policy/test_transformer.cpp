@@ -2,6 +2,7 @@
 // replay to the same output, checkpoints round-trip exactly, parameter counts match the hand count.
 #include <catch2/catch.hpp>
 
+#include "rollout/kv_cache.h"
 #include "tests/common/tiny_model.h"
 
 using namespace aha;
@@ -21,15 +22,11 @@ TEST_CASE("cached decode over the latent cache equals a full re-prefill (max rel
   options.latents = &latents;
   model->hidden_states(tokens.narrow(1, 0, prefix), positions.narrow(1, 0, prefix), options);
   const auto& c = model->config();
-  auto kv = torch::zeros({c.num_hidden_layers, B, S, c.kv_lora_rank});
-  auto pe = torch::zeros({c.num_hidden_layers, B, S, c.qk_rope_head_dim});
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    kv[l].narrow(1, 0, prefix).copy_(latents[l].kv_latent);
-    pe[l].narrow(1, 0, prefix).copy_(latents[l].k_rope);
-  }
+  auto cache = rollout::LatentCache::allocate(c, B, S, torch::kFloat);
+  cache.fill_prefix(latents, /*group_size=*/1);
   for (int64_t t = prefix; t < T; ++t) {
     auto pos = torch::full({B}, t, torch::kLong);
-    auto logits = model->decode_logits(tokens.select(1, t), pos, kv, pe);
+    auto logits = model->decode_logits(tokens.select(1, t), pos, cache.kv, cache.rope);
     INFO("position " << t);
     CHECK(testing::max_relative_error(logits, full_logits.select(1, t)) <= 1e-5);
   }
