@@ -64,6 +64,11 @@ RolloutResult Engine::generate(const std::vector<std::string>& prompts, int64_t 
   auto positions_B = lengths_P.repeat_interleave(G);  // next write position of each row
 
   result.completions.resize(B);
+  // A stop string completed by this step's token lies within the last `stop_window` tokens (every token
+  // of the tokenizer is at least one byte), so only that tail is decoded each step, not the whole
+  // completion. Ids with no text (embedding rows past the tokenizer's vocab) would shorten the window.
+  size_t stop_window = 0;
+  for (const auto& stop : config.stop_strings) stop_window = std::max(stop_window, stop.size());
   std::vector<bool> finished(B, false);
   std::vector<std::vector<torch::Tensor>> decode_routes;  // [step][moe layer] -> [B, K]
   int64_t active = B;
@@ -84,7 +89,9 @@ RolloutResult Engine::generate(const std::vector<std::string>& prompts, int64_t 
       if (tok[b] == eos_token_id_) {
         reason = "eos";
       } else if (!config.stop_strings.empty()) {
-        std::string text = tokenizer_->decode(c.token_ids);
+        const size_t from = c.token_ids.size() > stop_window ? c.token_ids.size() - stop_window : 0;
+        const std::string text =
+            tokenizer_->decode(std::vector<int64_t>(c.token_ids.begin() + from, c.token_ids.end()));
         for (const auto& stop : config.stop_strings)
           if (text.find(stop) != std::string::npos) reason = "stop";
       }
