@@ -33,16 +33,16 @@ int main(int argc, char** argv) {
   };
   // cached: prefill once, then one absorbed decode step per token
   double cached = time_it([&] {
-    std::vector<aha::policy::MlaLatent> latents;
+    std::vector<aha::policy::CacheEntry> latents;
     aha::policy::ForwardOptions options;
     options.latents = &latents;
     auto positions = torch::arange(prompt, torch::kLong).expand({B, prompt});
     model->hidden_states(tokens.narrow(1, 0, prompt), positions, options);
     const int64_t S = prompt + new_tokens;
-    auto cache = aha::rollout::LatentCache::allocate(c, B, S, torch::kFloat);
+    auto cache = aha::rollout::KvCache::allocate(c, B, S, torch::kFloat);
     cache.fill_prefix(latents, /*group_size=*/1);
     for (int64_t t = prompt; t < prompt + new_tokens; ++t)
-      model->decode_logits(tokens.select(1, t), torch::full({B}, t, torch::kLong), cache.kv, cache.rope);
+      model->decode_logits(tokens.select(1, t), torch::full({B}, t, torch::kLong), cache.first, cache.second);
   });
   // naive: full forward over the prefix for every new token
   double naive = time_it([&] {

@@ -1,26 +1,35 @@
 // The architecture of a policy, read from a HuggingFace-style config.json (HF field names).
-// Supported: model_type "deepseek_v3" (MLA + DeepSeekMoE, sigmoid gate, noaux_tc routing with
-// e_score_correction_bias) and "deepseek_v2" (softmax gate, greedy / group_limited_greedy, no bias, and
-// by default no renormalisation of the top-k weights, as transformers' DeepseekV2 does). Spec: shared/reference/deepseek-v3-spec.md §1.1.
+// Supported model_type values:
+//  - "deepseek_v3": MLA + DeepSeekMoE, sigmoid gate, noaux_tc routing with e_score_correction_bias;
+//  - "deepseek_v2": MLA + DeepSeekMoE with a softmax gate, greedy / group_limited_greedy, no bias, and by
+//    default no renormalisation of the top-k weights, as transformers' DeepseekV2 does;
+//  - "qwen2", "llama", "qwen3": dense SwiGLU blocks with grouped-query attention (GQA): q/k/v bias for
+//    Qwen2, `attention_bias` for Llama and Qwen3, per-head RMSNorm on q and k for Qwen3;
+//  - "qwen3_moe": Qwen3's attention with a softmax-routed MoE (no shared expert), read from `num_experts`.
+// The attention kind follows from model_type (uses_mla()). Spec: shared/reference/deepseek-v3-spec.md §1.1.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace aha::policy {
 
-struct RopeScaling {          // YaRN on the qk_rope_head_dim dims only (spec §1.4.3)
-  std::string type = "none";  // "none" or "yarn"
+struct RopeScaling {          // on the rotary dims only (MLA: qk_rope_head_dim; GQA: head_dim), spec §1.4.3
+  std::string type = "none";  // "none", "yarn", "linear" or "llama3"
   double factor = 1.0;
   int64_t original_max_position_embeddings = 4096;
   double beta_fast = 32.0;
   double beta_slow = 1.0;
   double mscale = 1.0;
   double mscale_all_dim = 0.0;
+  double low_freq_factor = 1.0;   // llama3
+  double high_freq_factor = 4.0;  // llama3
 };
 
 struct ModelConfig {
@@ -31,6 +40,13 @@ struct ModelConfig {
   int64_t moe_intermediate_size = 0;  // width of one routed expert (shared: × n_shared_experts)
   int64_t num_hidden_layers = 0;
   int64_t num_attention_heads = 0;
+  // GQA (qwen2, llama, qwen3, qwen3_moe): query heads share num_key_value_heads k/v heads of head_dim.
+  int64_t num_key_value_heads = 0;
+  int64_t head_dim = 0;         // 0 in JSON or absent: hidden_size / num_attention_heads
+  bool qkv_bias = false;        // bias on q_proj, k_proj, v_proj (Qwen2 always; Llama/Qwen3 attention_bias)
+  bool o_bias = false;          // bias on o_proj (Llama/Qwen3 attention_bias)
+  bool qk_norm = false;         // Qwen3: RMSNorm over head_dim on each q and k head before RoPE
+  // MLA (deepseek_v2, deepseek_v3)
   int64_t q_lora_rank = 0;  // 0 (null in JSON): plain q_proj
   int64_t kv_lora_rank = 0;
   int64_t qk_nope_head_dim = 0;
@@ -46,6 +62,8 @@ struct ModelConfig {
   std::string topk_method = "noaux_tc";
   bool norm_topk_prob = true;
   int64_t first_k_dense_replace = 0;
+  std::vector<int64_t> mlp_only_layers;  // qwen3_moe: these layers are dense
+  int64_t decoder_sparse_step = 1;       // qwen3_moe: layer l is MoE when (l + 1) % step == 0
   int64_t num_nextn_predict_layers = 0;
   double rms_norm_eps = 1e-6;
   int64_t max_position_embeddings = 4096;
@@ -57,11 +75,17 @@ struct ModelConfig {
   std::string torch_dtype = "float32";
   double initializer_range = 0.02;
 
+  bool uses_mla() const { return model_type == "deepseek_v3" || model_type == "deepseek_v2"; }
   int64_t qk_head_dim() const { return qk_nope_head_dim + qk_rope_head_dim; }
+  // Dims RoPE rotates per head: the decoupled qk_rope_head_dim for MLA, the whole head for GQA.
+  int64_t rope_dim() const { return uses_mla() ? qk_rope_head_dim : head_dim; }
   bool has_router_bias() const { return topk_method == "noaux_tc"; }
-  bool is_moe_layer(int64_t layer) const { return n_routed_experts > 0 && layer >= first_k_dense_replace; }
-  // softmax scale qk_head_dim^-0.5 · mscale² under YaRN (spec §1.4.2)
+  bool is_moe_layer(int64_t layer) const;
+  // MLA: qk_head_dim^-0.5 · mscale² under YaRN (spec §1.4.2); GQA: head_dim^-0.5
   double softmax_scale() const;
+  // Widths of the two per-token, per-layer cache tensors (policy/cache_entry.h):
+  // MLA (kv_lora_rank, qk_rope_head_dim); GQA (num_key_value_heads·head_dim, num_key_value_heads·head_dim).
+  std::pair<int64_t, int64_t> cache_widths() const;
   // Throws std::invalid_argument naming the field and what is allowed.
   void validate() const;
   nlohmann::json to_json() const;

@@ -52,7 +52,7 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor, torch::Tensor> MlaImpl::
 }
 
 torch::Tensor MlaImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                               MlaLatent* latent_out) {
+                               CacheEntry* latent_out) {
   const int64_t B = x.size(0), T = x.size(1);
   auto [q_nope, q_pe, c_kv, k_pe] = project(x, cos, sin);
   if (latent_out) *latent_out = {c_kv, k_pe};

@@ -12,24 +12,20 @@
 #include <torch/nn/module.h>
 #include <torch/nn/modules/linear.h>
 
+#include "policy/cache_entry.h"
 #include "policy/config.h"
 #include "policy/rmsnorm.h"
 
 namespace aha::policy {
 
-// What one layer contributes to the latent cache for the tokens of a forward call.
-struct MlaLatent {
-  torch::Tensor kv_latent;  // [B, T, C] c_kv after kv_a_layernorm
-  torch::Tensor k_rope;     // [B, T, R] k_pe after RoPE
-};
-
 struct MlaImpl : torch::nn::Module {
   explicit MlaImpl(const ModelConfig& config);
 
   // Naive form. x [B, T, D], cos/sin [B, T, R/2] -> [B, T, D]. Causal within the T tokens (right padding
-  // is harmless: a real token never attends to a later pad). Fills *latent_out when given.
+  // is harmless: a real token never attends to a later pad). Fills *latent_out with c_kv [B, T, C] and
+  // k_pe [B, T, R] when given.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
-                        MlaLatent* latent_out = nullptr);
+                        CacheEntry* latent_out = nullptr);
 
   // Absorbed form for one new token per row. x [B, 1, D], cos/sin [B, 1, R/2], positions_B [B];
   // writes this token's c_kv / k_pe at positions_B into kv_cache [B, S, C] / rope_cache [B, S, R] and

@@ -1,4 +1,5 @@
-// RoPE / YaRN frequencies (spec §1.4.3) and the interleaved rotation.
+// RoPE frequencies with YaRN, linear and Llama-3 scaling (spec §1.4.3; transformers'
+// modeling_rope_utils), and the two rotation layouts.
 #include "policy/rope.h"
 
 #include <cmath>
@@ -18,7 +19,7 @@ double yarn_correction_dim(double num_rotations, int64_t dim, double base, int64
 }  // namespace
 
 Rope Rope::make(const ModelConfig& config) {
-  const int64_t dim = config.qk_rope_head_dim;
+  const int64_t dim = config.rope_dim();
   const int64_t half = dim / 2;
   std::vector<float> inv(half);
   std::vector<double> base(half);
@@ -40,6 +41,24 @@ Rope Rope::make(const ModelConfig& config) {
       rope.attention_factor = yarn_mscale(rs.factor, rs.mscale) / yarn_mscale(rs.factor, rs.mscale_all_dim);
     else
       rope.attention_factor = yarn_mscale(rs.factor, 1.0);
+  } else if (rs.type == "linear") {  // positions / factor
+    for (int64_t j = 0; j < half; ++j) inv[j] = static_cast<float>(base[j] / rs.factor);
+  } else if (rs.type == "llama3") {
+    // Long wavelengths (beyond original context / low_freq_factor) are interpolated by `factor`, short
+    // ones (below original context / high_freq_factor) kept, and the band between blended smoothly.
+    const double context = static_cast<double>(rs.original_max_position_embeddings);
+    const double low_freq_wavelen = context / rs.low_freq_factor, high_freq_wavelen = context / rs.high_freq_factor;
+    for (int64_t j = 0; j < half; ++j) {
+      const double wavelen = 2 * M_PI / base[j];
+      double f = base[j];
+      if (wavelen > low_freq_wavelen) {
+        f = base[j] / rs.factor;
+      } else if (wavelen >= high_freq_wavelen) {
+        double smooth = (context / wavelen - rs.low_freq_factor) / (rs.high_freq_factor - rs.low_freq_factor);
+        f = (1 - smooth) * base[j] / rs.factor + smooth * base[j];
+      }
+      inv[j] = static_cast<float>(f);
+    }
   } else {
     for (int64_t j = 0; j < half; ++j) inv[j] = static_cast<float>(base[j]);
   }
@@ -62,6 +81,13 @@ torch::Tensor apply_rope(const torch::Tensor& x, const torch::Tensor& cos, const
   auto x0 = pairs.select(-1, 0), x1 = pairs.select(-1, 1);
   auto rotated = torch::stack({x0 * cos - x1 * sin, x0 * sin + x1 * cos}, /*dim=*/-1);
   return rotated.flatten(/*start_dim=*/-2).to(x.scalar_type());
+}
+
+torch::Tensor apply_rope_half(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin) {
+  auto xf = x.to(torch::kFloat);
+  const int64_t half = x.size(-1) / 2;
+  auto x0 = xf.narrow(/*dim=*/-1, 0, half), x1 = xf.narrow(/*dim=*/-1, half, half);
+  return torch::cat({x0 * cos - x1 * sin, x1 * cos + x0 * sin}, /*dim=*/-1).to(x.scalar_type());
 }
 
 }  // namespace aha::policy

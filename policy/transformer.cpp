@@ -9,7 +9,7 @@ namespace aha::policy {
 
 TransformerImpl::TransformerImpl(const ModelConfig& config) : config_(config), rope_(Rope::make(config)) {
   config_.validate();
-  model = register_module("model", std::make_shared<torch::nn::Module>("DeepseekV3Model"));
+  model = register_module("model", std::make_shared<torch::nn::Module>("Model"));
   embed_tokens = model->register_module("embed_tokens", torch::nn::Embedding(config.vocab_size, config.hidden_size));
   layers = model->register_module("layers", torch::nn::ModuleList());
   for (int64_t l = 0; l < config.num_hidden_layers; ++l) layers->push_back(Block(config, l));
@@ -51,7 +51,7 @@ torch::Tensor TransformerImpl::logits(const torch::Tensor& hidden) {
 }
 
 torch::Tensor TransformerImpl::decode_logits(const torch::Tensor& tokens_B, const torch::Tensor& positions_B,
-                                             torch::Tensor& kv_cache, torch::Tensor& rope_cache,
+                                             torch::Tensor& cache_first, torch::Tensor& cache_second,
                                              RouteTrace* record) {
   auto positions_B1 = positions_B.unsqueeze(1);
   auto [cos, sin] = rope_.angles(positions_B1);  // [B, 1, R/2]
@@ -59,11 +59,11 @@ torch::Tensor TransformerImpl::decode_logits(const torch::Tensor& tokens_B, cons
   if (record) record->topk_idx.clear();
   for (size_t l = 0; l < layers->size(); ++l) {
     auto* block = layers[l]->as<BlockImpl>();
-    auto kv = kv_cache.select(0, l), pe = rope_cache.select(0, l);  // views [B, S, C], [B, S, R]
+    auto first = cache_first.select(0, l), second = cache_second.select(0, l);  // views [B, S, W1], [B, S, W2]
     MoeCall call;
     torch::Tensor recorded;
     if (block->moe && record) call.record_idx_NK = &recorded;
-    h = block->decode(h, cos, sin, positions_B, kv, pe, call);
+    h = block->decode(h, cos, sin, positions_B, first, second, call);
     if (block->moe && record) record->topk_idx.push_back(recorded);
   }
   return logits(norm(h)).squeeze(1);  // [B, V]
@@ -90,6 +90,7 @@ void TransformerImpl::init_weights(uint64_t seed) {
     const std::string& name = p.key();
     auto& t = p.value();
     if (name.find("norm") != std::string::npos) t.fill_(1.0);
+    else if (name.ends_with(".bias")) t.zero_();
     else t.normal_(0.0, config_.initializer_range);
   }
   for (auto* moe : moe_layers())
@@ -131,7 +132,8 @@ ParameterCounts TransformerImpl::parameter_counts() const {
 }
 
 int64_t TransformerImpl::kv_cache_bytes_per_token(int64_t element_size) const {
-  return config_.num_hidden_layers * (config_.kv_lora_rank + config_.qk_rope_head_dim) * element_size;
+  auto [first_width, second_width] = config_.cache_widths();
+  return config_.num_hidden_layers * (first_width + second_width) * element_size;
 }
 
 }  // namespace aha::policy

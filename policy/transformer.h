@@ -1,11 +1,12 @@
-// The DeepSeek-V3-style causal LM (spec §1.3): embed -> blocks -> RMSNorm -> lm_head. Module names equal
+// The causal LM (spec §1.3): embed -> blocks -> RMSNorm -> lm_head, for DeepSeek-V3/V2 (MLA + MoE) and
+// the GQA families (Qwen2, Llama, Qwen3, Qwen3-MoE), which share this block structure. Module names equal
 // the HF checkpoint names ("model.layers.3.mlp.experts.0.gate_proj.weight"), so named_parameters() is the
 // one name table; checkpoint.cpp checks it against a file.
 //
 // Three entry points share the same weights (rollout and training never diverge):
 //  - hidden_states(): full causal forward (training, prefill), optionally returning per-layer latents
 //    to fill a cache, recording routes, replaying routes, and counting expert load;
-//  - decode_logits(): one token per row over the latent cache (absorbed MLA);
+//  - decode_logits(): one token per row over the rollout cache (absorbed MLA, or GQA keys/values);
 //  - token_logprobs(): chunked lm_head + log-softmax + gather, never [B, T, V] at once.
 //
 // Legend: B batch, T tokens, L layers, S cache positions, C kv_lora_rank, R rope dim, V vocab, K top-k.
@@ -33,7 +34,7 @@ struct ForwardOptions {
   const RouteTrace* replay = nullptr;  // router replay: use these experts
   RouteTrace* record = nullptr;        // store the experts chosen
   torch::Tensor count_mask_BT;         // bool; count these tokens' expert load for the bias update
-  std::vector<MlaLatent>* latents = nullptr;  // per layer c_kv / k_pe, to prefill a cache
+  std::vector<CacheEntry>* latents = nullptr;  // per layer cache entries (cache_entry.h), to prefill a cache
 };
 
 struct ParameterCounts {
@@ -51,10 +52,11 @@ class TransformerImpl : public torch::nn::Module {
                               const ForwardOptions& options = {});
   torch::Tensor logits(const torch::Tensor& hidden);  // [..., D] -> [..., V]
 
-  // One new token per row: tokens_B at positions_B; kv_cache [L, B, S, C], rope_cache [L, B, S, R] are
-  // written at positions_B. -> logits [B, V]. record (optional) gets [B, K] per MoE layer.
+  // One new token per row: tokens_B at positions_B; cache_first [L, B, S, W1] and cache_second
+  // [L, B, S, W2] (rollout/kv_cache.h) are written at positions_B. -> logits [B, V]. record (optional)
+  // gets [B, K] per MoE layer.
   torch::Tensor decode_logits(const torch::Tensor& tokens_B, const torch::Tensor& positions_B,
-                              torch::Tensor& kv_cache, torch::Tensor& rope_cache, RouteTrace* record = nullptr);
+                              torch::Tensor& cache_first, torch::Tensor& cache_second, RouteTrace* record = nullptr);
 
   // log p(targets_BT[b, t] | hidden_BTD[b, t]) under softmax(logits / temperature) -> [B, T] float32.
   torch::Tensor token_logprobs(const torch::Tensor& hidden_BTD, const torch::Tensor& targets_BT,
@@ -69,7 +71,7 @@ class TransformerImpl : public torch::nn::Module {
   std::vector<MoeImpl*> moe_layers() const;
 
   ParameterCounts parameter_counts() const;
-  // Latent cache bytes per token across all layers at the given element size.
+  // Rollout cache bytes per token across all layers at the given element size.
   int64_t kv_cache_bytes_per_token(int64_t element_size) const;
 
   const ModelConfig& config() const { return config_; }

@@ -48,7 +48,7 @@ RolloutResult Engine::generate(const std::vector<std::string>& prompts, int64_t 
   }
   tokens_PT = tokens_PT.to(device);
   auto positions_PT = torch::arange(T, torch::TensorOptions().dtype(torch::kLong).device(device)).expand({P, T});
-  std::vector<policy::MlaLatent> latents;
+  std::vector<policy::CacheEntry> latents;
   policy::RouteTrace prefill_routes;
   policy::ForwardOptions options;
   options.latents = &latents;
@@ -58,7 +58,7 @@ RolloutResult Engine::generate(const std::vector<std::string>& prompts, int64_t 
   auto last_PD = hidden_PTD.index({torch::arange(P, lengths_P.options()), lengths_P - 1});
   auto logits_BV = model_->logits(last_PD).repeat_interleave(G, /*dim=*/0);  // [B, V]
 
-  auto cache = LatentCache::allocate(model_->config(), B, S, torch::TensorOptions().dtype(dtype).device(device));
+  auto cache = KvCache::allocate(model_->config(), B, S, torch::TensorOptions().dtype(dtype).device(device));
   cache.fill_prefix(latents, G);
   latents.clear();
   auto positions_B = lengths_P.repeat_interleave(G);  // next write position of each row
@@ -104,7 +104,7 @@ RolloutResult Engine::generate(const std::vector<std::string>& prompts, int64_t 
     }
     if (active == 0) break;
     policy::RouteTrace step_routes;
-    logits_BV = model_->decode_logits(sampled.tokens_B, positions_B, cache.kv, cache.rope,
+    logits_BV = model_->decode_logits(sampled.tokens_B, positions_B, cache.first, cache.second,
                                       config.record_routes ? &step_routes : nullptr);
     if (config.record_routes) decode_routes.push_back(step_routes.topk_idx);
     positions_B = positions_B + 1;

@@ -9,7 +9,9 @@ a shared expert, a dense first layer, YaRN with mscale_all_dim. Tests never run 
 to regenerate:  ~/.cache/aha/venv/bin/python scripts/make_hf_fixtures.py   (pip install transformers)
 Also writes tests/fixtures/fp8/block_scaled.safetensors (an F8_E4M3 weight with 128x128 block scales and
 torch's dequantisation of it) and tests/fixtures/hf_deepseek_v3_sharded/ (the same checkpoint sharded
-by transformers, with model.safetensors.index.json).
+by transformers, with model.safetensors.index.json), and tests/fixtures/hf_{qwen2,llama,qwen3,qwen3_moe}/
+(the GQA families: logits for two 80-token inputs and 32 greedy tokens each; biases and norm weights
+randomised so a missing bias or q/k-norm shows; see make_gqa()).
 """
 import json
 import os
@@ -118,9 +120,79 @@ def make_v2():
     print("wrote", out)
 
 
+def save_gqa_fixture(name, model, seed):
+    """Saves `model` (random init, then biases and norm weights randomised) as tests/fixtures/hf_<name>/
+    with logits for two 80-token inputs and 32 greedy tokens after a 70-token prompt."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for pname, p in model.named_parameters():
+            if pname.endswith(".bias"):
+                p.uniform_(-0.2, 0.2)
+            elif "norm" in pname:
+                p.uniform_(0.5, 1.5)
+    out = os.path.join(ROOT, "tests", "fixtures", "hf_" + name)
+    shutil.rmtree(out, ignore_errors=True)
+    model.save_pretrained(out, safe_serialization=True)
+    shutil.copy(os.path.join(ROOT, "examples", "tiny", "tokenizer.json"), os.path.join(out, "tokenizer.json"))
+    if os.path.exists(os.path.join(out, "generation_config.json")):
+        os.remove(os.path.join(out, "generation_config.json"))
+    g = torch.Generator().manual_seed(seed + 1)
+    input_ids = torch.randint(1, 320, (2, 80), generator=g)
+    with torch.no_grad():
+        logits = model(input_ids).logits.float()
+        prompt = input_ids[:1, :70].clone()
+        seq = prompt.clone()
+        for _ in range(32):
+            nxt = model(seq).logits[:, -1].argmax(-1, keepdim=True)
+            seq = torch.cat([seq, nxt], dim=1)
+    save_file({"input_ids": input_ids.contiguous(), "logits": logits.contiguous(),
+               "greedy_prompt": prompt.contiguous(), "greedy_tokens": seq[:, 70:].contiguous()},
+              os.path.join(out, "expected.safetensors"), metadata={"transformers": transformers.__version__})
+    print("wrote", out, sorted(os.listdir(out)))
+
+
+def make_gqa():
+    """Tiny qwen2 / llama / qwen3 / qwen3_moe checkpoints. What each one exercises:
+    qwen2: GQA 4:2, q/k/v bias, tied embeddings, rope_theta 1e6;
+    llama: MQA (1 kv head), head_dim 32 != hidden/heads, attention_bias (o bias too), Llama-3 rope scaling
+           over an original context of 32 (the 80-token inputs reach all three frequency bands);
+    qwen3: q_norm/k_norm, head_dim 24 != hidden/heads, GQA 4:2;
+    qwen3_moe: Qwen3 attention + softmax top-2 of 8 experts with norm_topk_prob, a dense first layer."""
+    from transformers import (LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config,
+                              Qwen3ForCausalLM, Qwen3MoeConfig, Qwen3MoeForCausalLM)
+    common = dict(vocab_size=320, hidden_size=64, intermediate_size=96, num_attention_heads=4,
+                  rms_norm_eps=1e-6, max_position_embeddings=256, initializer_range=0.1,
+                  bos_token_id=None, eos_token_id=0, pad_token_id=0)
+    specs = [
+        ("qwen2", Qwen2Config, Qwen2ForCausalLM,
+         dict(num_hidden_layers=2, num_key_value_heads=2, tie_word_embeddings=True, rope_theta=1e6), 11),
+        ("llama", LlamaConfig, LlamaForCausalLM,
+         dict(num_hidden_layers=2, num_key_value_heads=1, head_dim=32, attention_bias=True,
+              tie_word_embeddings=False, rope_theta=10000.0,
+              rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                            "high_freq_factor": 4.0, "original_max_position_embeddings": 32}), 13),
+        ("qwen3", Qwen3Config, Qwen3ForCausalLM,
+         dict(num_hidden_layers=2, num_key_value_heads=2, head_dim=24, tie_word_embeddings=False), 15),
+        ("qwen3_moe", Qwen3MoeConfig, Qwen3MoeForCausalLM,
+         dict(num_hidden_layers=3, num_key_value_heads=2, head_dim=16, num_experts=8, num_experts_per_tok=2,
+              moe_intermediate_size=32, norm_topk_prob=True, mlp_only_layers=[0], decoder_sparse_step=1,
+              tie_word_embeddings=False), 17),
+    ]
+    for name, config_cls, model_cls, extra, seed in specs:
+        torch.manual_seed(seed)
+        cfg = config_cls(**common, **extra)
+        cfg._attn_implementation = "eager"
+        save_gqa_fixture(name, model_cls(cfg).float().eval(), seed)
+
+
 if __name__ == "__main__":
+    import sys
+    if "--gqa-only" in sys.argv:
+        make_gqa()
+        sys.exit(0)
     import sys
     if "--extra-only" not in sys.argv:  # --extra-only: keep the main fixture, redo fp8 + sharded
         main()
     make_fp8_and_sharded()
     make_v2()
+    make_gqa()

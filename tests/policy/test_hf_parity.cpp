@@ -44,18 +44,18 @@ TEST_CASE("32 greedy tokens decoded over the latent cache equal HF's greedy toke
   // are fed directly: random ids need not survive a detokenise/retokenise round trip).
   const auto& c = policy.config;
   const int64_t T = prompt.size(0), S = T + 32;
-  std::vector<policy::MlaLatent> latents;
+  std::vector<policy::CacheEntry> latents;
   policy::ForwardOptions options;
   options.latents = &latents;
   auto h = policy.model->hidden_states(prompt.unsqueeze(0), torch::arange(T, torch::kLong).unsqueeze(0), options);
-  auto cache = rollout::LatentCache::allocate(c, 1, S, torch::kFloat);
+  auto cache = rollout::KvCache::allocate(c, 1, S, torch::kFloat);
   cache.fill_prefix(latents, /*group_size=*/1);
   auto logits = policy.model->logits(h.select(1, T - 1));
   std::vector<int64_t> tokens;
   for (int64_t t = 0; t < 32; ++t) {
     auto next = logits.argmax(-1);
     tokens.push_back(next.item<int64_t>());
-    logits = policy.model->decode_logits(next, torch::full({1}, T + t, torch::kLong), cache.kv, cache.rope);
+    logits = policy.model->decode_logits(next, torch::full({1}, T + t, torch::kLong), cache.first, cache.second);
   }
   auto ref = expected.at("greedy_tokens")[0];
   CHECK(tokens == std::vector<int64_t>(ref.data_ptr<int64_t>(), ref.data_ptr<int64_t>() + ref.numel()));

@@ -34,10 +34,10 @@ TEST_CASE("absorbed MLA decode equals naive MLA (fp32, max rel err <= 1e-5)") {
     INFO("q_lora " << q_lora);
     CHECK(testing::max_relative_error(absorbed_all, naive) <= 1e-5);
     // and the cache holds exactly the naive latents
-    policy::MlaLatent latent;
+    policy::CacheEntry latent;
     mla(x, cos, sin, &latent);
-    CHECK(torch::allclose(kv_cache.narrow(1, 0, T), latent.kv_latent, 1e-6, 1e-6));
-    CHECK(torch::allclose(rope_cache.narrow(1, 0, T), latent.k_rope, 1e-6, 1e-6));
+    CHECK(torch::allclose(kv_cache.narrow(1, 0, T), latent.first, 1e-6, 1e-6));
+    CHECK(torch::allclose(rope_cache.narrow(1, 0, T), latent.second, 1e-6, 1e-6));
   }
 }
 

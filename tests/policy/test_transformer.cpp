@@ -17,16 +17,16 @@ TEST_CASE("cached decode over the latent cache equals a full re-prefill (max rel
   auto positions = torch::arange(T, torch::kLong).expand({B, T});
   auto full_logits = model->logits(model->hidden_states(tokens, positions));  // [B, T, V]
 
-  std::vector<policy::MlaLatent> latents;
+  std::vector<policy::CacheEntry> latents;
   policy::ForwardOptions options;
   options.latents = &latents;
   model->hidden_states(tokens.narrow(1, 0, prefix), positions.narrow(1, 0, prefix), options);
   const auto& c = model->config();
-  auto cache = rollout::LatentCache::allocate(c, B, S, torch::kFloat);
+  auto cache = rollout::KvCache::allocate(c, B, S, torch::kFloat);
   cache.fill_prefix(latents, /*group_size=*/1);
   for (int64_t t = prefix; t < T; ++t) {
     auto pos = torch::full({B}, t, torch::kLong);
-    auto logits = model->decode_logits(tokens.select(1, t), pos, cache.kv, cache.rope);
+    auto logits = model->decode_logits(tokens.select(1, t), pos, cache.first, cache.second);
     INFO("position " << t);
     CHECK(testing::max_relative_error(logits, full_logits.select(1, t)) <= 1e-5);
   }

@@ -50,6 +50,29 @@ TEST_CASE("rollout behaviour log-probs equal the trainer's recompute (max abs di
   }
 }
 
+TEST_CASE("GQA + softmax MoE (Qwen3-MoE fixture): rollout log-probs and routes equal the trainer's") {
+  // Same parity as above through the key/value cache of grouped-query attention (rows of different prompt
+  // lengths decode in lockstep, so a wrong position mask or kv-head grouping in decode shows here).
+  auto policy = policy::load_policy(std::filesystem::path(AHA_SOURCE_DIR) / "tests/fixtures/hf_qwen3_moe");
+  rollout::Engine engine(policy.model, policy.tokenizer, 0);
+  rollout::GenerationConfig g;
+  g.max_new_tokens = 20;
+  g.record_routes = true;
+  auto result = engine.generate({"User: What is 3 + 4?\nAssistant:", "Hi"}, 2, g, seeds_for(4, 3));
+  auto batch = grpo::make_train_batch(result, torch::zeros({4}), 0, /*with_routes=*/true, torch::kCPU);
+  torch::NoGradGuard no_grad;
+  auto h = policy.model->hidden_states(batch.tokens_NT, batch.positions_NT);
+  auto logp = policy.model->token_logprobs(h, batch.targets_NT, 1.0);
+  CHECK(batch.mask_NT.sum().item<double>() > 20);
+  CHECK(((logp - batch.old_logp_NT) * batch.mask_NT).abs().max().item<double>() <= 1e-5);
+  policy::RouteTrace trace;
+  trace.topk_idx = batch.routes;
+  policy::ForwardOptions replay;
+  replay.replay = &trace;
+  auto h_replay = policy.model->hidden_states(batch.tokens_NT, batch.positions_NT, replay);
+  CHECK(((h_replay - h).abs() * batch.valid_NT.unsqueeze(-1)).max().item<double>() <= 1e-5);
+}
+
 TEST_CASE("a completion depends only on its seed, not on the batch it shares") {
   aha::testing::TempDir root_tmp("seeds");
   auto root = root_tmp.path;

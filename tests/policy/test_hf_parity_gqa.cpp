@@ -1,0 +1,146 @@
+// Reference parity with HF transformers for the GQA families (scripts/make_hf_fixtures.py, make_gqa()):
+// tiny random qwen2 (q/k/v bias, GQA 4:2, tied embeddings), llama (MQA, head_dim 32 != hidden/heads, o bias,
+// Llama-3 rope scaling over an original context of 32), qwen3 (q/k norm, head_dim 24) and qwen3_moe (Qwen3
+// attention + softmax top-2 routing with norm_topk_prob, a dense first layer) checkpoints saved by
+// transformers 5.23, with biases and norm weights randomised so that a dropped bias or norm shows.
+// aha's fp32 logits match HF's eager fp32 logits, and 32 greedy tokens decoded over the rollout cache (keys
+// and values) equal HF's (full re-forward per token). Catches: rotate_half vs interleaved RoPE, kv-head
+// grouping order, a missing bias or q/k-norm, head_dim taken from hidden/heads, Llama-3 frequency bands,
+// Qwen3-MoE routing, tied lm_head, config spellings transformers v5 writes (rope_parameters,
+// num_local_experts).
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "policy/checkpoint.h"
+#include "rollout/kv_cache.h"
+#include "tests/common/tiny_model.h"
+
+using namespace aha;
+
+namespace {
+
+std::filesystem::path fixture(const std::string& name) {
+  return std::filesystem::path(AHA_SOURCE_DIR) / "tests/fixtures" / ("hf_" + name);
+}
+
+torch::Tensor full_logits(policy::TransformerImpl& model, const torch::Tensor& input_ids) {
+  auto positions = torch::arange(input_ids.size(1), torch::kLong).expand_as(input_ids);
+  return model.logits(model.hidden_states(input_ids, positions));
+}
+
+// Prefill the prompt, then one cached decode step per token, as the rollout engine does.
+std::vector<int64_t> greedy_over_cache(policy::LoadedPolicy& policy, const torch::Tensor& prompt, int64_t n) {
+  const int64_t T = prompt.size(0);
+  std::vector<policy::CacheEntry> entries;
+  policy::ForwardOptions options;
+  options.latents = &entries;
+  auto h = policy.model->hidden_states(prompt.unsqueeze(0), torch::arange(T, torch::kLong).unsqueeze(0), options);
+  auto cache = rollout::KvCache::allocate(policy.config, 1, T + n, torch::kFloat);
+  cache.fill_prefix(entries, /*group_size=*/1);
+  auto logits = policy.model->logits(h.select(1, T - 1));
+  std::vector<int64_t> tokens;
+  for (int64_t t = 0; t < n; ++t) {
+    auto next = logits.argmax(-1);
+    tokens.push_back(next.item<int64_t>());
+    logits = policy.model->decode_logits(next, torch::full({1}, T + t, torch::kLong), cache.first, cache.second);
+  }
+  return tokens;
+}
+
+}  // namespace
+
+TEST_CASE("Qwen2 Llama Qwen3 and Qwen3-MoE logits and 32 greedy tokens match HF transformers") {
+  for (std::string name : {"qwen2", "llama", "qwen3", "qwen3_moe"}) {
+    INFO(name);
+    auto policy = policy::load_policy(fixture(name));
+    auto expected = policy::load_safetensors(fixture(name) / "expected.safetensors");
+    torch::NoGradGuard no_grad;
+    auto logits = full_logits(*policy.model, expected.at("input_ids"));
+    auto ref = expected.at("logits");
+    REQUIRE(logits.sizes() == ref.sizes());
+    double rel = testing::max_relative_error(logits, ref);
+    INFO("max relative error " << rel);
+    CHECK(rel <= 1e-4);
+
+    auto greedy = greedy_over_cache(policy, expected.at("greedy_prompt")[0], 32);
+    auto ref_tokens = expected.at("greedy_tokens")[0];
+    CHECK(greedy == std::vector<int64_t>(ref_tokens.data_ptr<int64_t>(), ref_tokens.data_ptr<int64_t>() + 32));
+  }
+}
+
+TEST_CASE("GQA config fields are read as transformers writes them") {
+  auto qwen2 = policy::load_model_config(fixture("qwen2") / "config.json");
+  CHECK(qwen2.num_key_value_heads == 2);
+  CHECK(qwen2.head_dim == 16);  // absent from Qwen2 configs: hidden_size / num_attention_heads
+  CHECK(qwen2.qkv_bias);
+  CHECK_FALSE(qwen2.o_bias);
+  CHECK(qwen2.tie_word_embeddings);
+  CHECK(qwen2.rope_theta == 1e6);
+  auto llama = policy::load_model_config(fixture("llama") / "config.json");
+  CHECK(llama.head_dim == 32);
+  CHECK(llama.num_key_value_heads == 1);
+  CHECK((llama.qkv_bias && llama.o_bias));
+  CHECK(llama.rope_scaling.type == "llama3");  // from v5's rope_parameters
+  CHECK(llama.rope_scaling.original_max_position_embeddings == 32);
+  auto qwen3 = policy::load_model_config(fixture("qwen3") / "config.json");
+  CHECK(qwen3.qk_norm);
+  CHECK(qwen3.head_dim == 24);
+  auto moe = policy::load_model_config(fixture("qwen3_moe") / "config.json");
+  CHECK(moe.n_routed_experts == 8);  // v5 writes num_local_experts
+  CHECK(moe.scoring_func == "softmax");
+  CHECK(moe.norm_topk_prob);
+  CHECK_FALSE(moe.is_moe_layer(0));  // mlp_only_layers [0]
+  CHECK(moe.is_moe_layer(1));
+  CHECK(moe.cache_widths() == std::pair<int64_t, int64_t>{32, 32});
+}
+
+TEST_CASE("v4 config spellings and unsupported values give the same config or a clear error") {
+  auto j = nlohmann::json::parse(std::ifstream(fixture("llama") / "config.json"));
+  // transformers v4: rope_theta at top level, rope_scaling with "type"
+  auto v4 = j;
+  v4.erase("rope_parameters");
+  v4["rope_theta"] = 10000.0;
+  v4["rope_scaling"] = {{"type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0}, {"high_freq_factor", 4.0},
+                        {"original_max_position_embeddings", 32}};
+  v4["torch_dtype"] = "float32";
+  auto a = policy::model_config_from_json(j, "v5"), b = policy::model_config_from_json(v4, "v4");
+  CHECK(a.to_json() == b.to_json());
+
+  auto bad = j;
+  bad["model_type"] = "mistral";
+  CHECK_THROWS_WITH(policy::model_config_from_json(bad, "cfg.json"),
+                    Catch::Contains("cfg.json") && Catch::Contains("'mistral'") && Catch::Contains("qwen3_moe"));
+  bad = j;
+  bad["rope_parameters"]["rope_type"] = "longrope";
+  CHECK_THROWS_WITH(policy::model_config_from_json(bad, "cfg.json"),
+                    Catch::Contains("longrope") && Catch::Contains("llama3"));
+  bad = j;
+  bad["num_key_value_heads"] = 3;
+  CHECK_THROWS_WITH(policy::model_config_from_json(bad, "cfg.json"), Catch::Contains("num_key_value_heads"));
+  bad = j;
+  bad["mlp_bias"] = true;
+  CHECK_THROWS_WITH(policy::model_config_from_json(bad, "cfg.json"), Catch::Contains("mlp_bias"));
+  auto q2 = nlohmann::json::parse(std::ifstream(fixture("qwen2") / "config.json"));
+  q2["use_sliding_window"] = true;
+  CHECK_THROWS_WITH(policy::model_config_from_json(q2, "cfg.json"), Catch::Contains("use_sliding_window"));
+}
+
+TEST_CASE("a GQA checkpoint saved by aha loads back with identical tensors, config and logits") {
+  for (std::string name : {"qwen2", "qwen3_moe"}) {
+    INFO(name);
+    aha::testing::TempDir tmp("gqa-roundtrip");
+    auto policy = policy::load_policy(fixture(name));
+    policy::save_policy(*policy.model, fixture(name) / "tokenizer.json", tmp.path / "out");
+    auto again = policy::load_policy(tmp.path / "out");
+    CHECK(again.config.to_json() == policy.config.to_json());
+    auto original = policy::load_safetensors(fixture(name) / "model.safetensors");
+    auto saved = policy::state_tensors(*again.model);
+    for (const auto& [tensor_name, t] : original) CHECK(torch::equal(t, saved.at(tensor_name)));
+    auto input_ids = policy::load_safetensors(fixture(name) / "expected.safetensors").at("input_ids");
+    torch::NoGradGuard no_grad;
+    CHECK(torch::equal(full_logits(*policy.model, input_ids), full_logits(*again.model, input_ids)));
+  }
+}
