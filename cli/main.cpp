@@ -3,9 +3,13 @@
 //   aha pretrain --config pretrain.json [--set ...] [--dump-corpus N --out FILE]
 //   aha eval     --model DIR --task NAME [--split test] [--samples k] [--problems n] ...
 //   aha info     --model DIR
-//   aha generate --model DIR --prompt TEXT [--max-new-tokens n] [--temperature t] [--seed s]
-//   aha tokenize --model DIR --text TEXT
+//   aha generate --model DIR --prompt TEXT [--chat] [--max-new-tokens n] [--temperature t] [--seed s]
+//   aha tokenize --model DIR --text TEXT [--chat] [--no-bos]
 //   aha logprobs --model DIR (--text TEXT | --ids 1,2,3 | --in FILE.jsonl) [--no-bos]
+// Texts are encoded with BOS/EOS as the model's tokenizer_config.json says (add_bos_token, add_eos_token),
+// or, without that file, with config.json's bos_token_id (logprobs) or none (tokenize). --chat wraps the text
+// as one user message in the model's chat template plus its generation prompt (policy/chat_template.h);
+// the template writes its own BOS, so nothing more is added.
 // Every error is one line on stderr ("aha: error: <file or key>: <what was expected>") and exit code 1.
 #include <CLI/CLI.hpp>
 
@@ -21,7 +25,9 @@
 #include "grpo/pretrain.h"
 #include "grpo/run_config.h"
 #include "grpo/trainer.h"
+#include "policy/chat_template.h"
 #include "policy/checkpoint.h"
+#include "policy/tokenizer_config.h"
 
 namespace {
 
@@ -105,18 +111,33 @@ int cmd_info(const std::string& model_dir) {
   return 0;
 }
 
-int cmd_generate(const std::string& model_dir, const std::string& prompt, int64_t max_new_tokens, double temperature,
-                 double top_p, uint64_t seed) {
+// `text` as the one user message of the model directory's chat template, with the generation prompt.
+std::string render_chat(const std::string& model_dir, const policy::Tokenizer& tokenizer,
+                        const std::string& text) {
+  auto config = policy::load_tokenizer_config_from_dir(model_dir, tokenizer);
+  if (!config)
+    throw std::invalid_argument((std::filesystem::path(model_dir) / "tokenizer_config.json").string() +
+                                ": not found; --chat needs the model's chat template (a base model has none: "
+                                "use a plain text prompt template instead, e.g. aha eval --template r1zero)");
+  return policy::ChatTemplate::from_config(*config).render({{"user", text}}, /*add_generation_prompt=*/true);
+}
+
+int cmd_generate(const std::string& model_dir, const std::string& prompt, bool chat, int64_t max_new_tokens,
+                 double temperature, double top_p, uint64_t seed) {
   auto policy = policy::load_policy(model_dir);
+  const std::string text = chat ? render_chat(model_dir, *policy.tokenizer, prompt) : prompt;
   rollout::Engine engine(policy.model, policy.tokenizer, grpo::resolve_eos_token(policy));
   rollout::GenerationConfig g;
   g.max_new_tokens = max_new_tokens;
   g.sampling = {temperature, top_p, 0};
-  auto result = engine.generate({prompt}, 1, g, {seed});
+  auto result = engine.generate({text}, 1, g, {seed});
   const auto& c = result.completions[0];
-  std::cout << nlohmann::json{{"prompt", prompt}, {"completion", c.text}, {"token_ids", c.token_ids},
-                              {"finish_reason", c.finish_reason}}.dump(2)
-            << std::endl;
+  nlohmann::json out = {{"prompt", prompt},
+                        {"completion", c.text},
+                        {"token_ids", c.token_ids},
+                        {"finish_reason", c.finish_reason}};
+  if (chat) out["chat_prompt"] = text;
+  std::cout << out.dump(2) << std::endl;
   return 0;
 }
 
@@ -140,14 +161,36 @@ nlohmann::json teacher_forced_logprobs(policy::TransformerImpl& model, const std
   return {{"token_ids", ids}, {"logprobs", logprobs}, {"sum", sum}};
 }
 
-std::vector<int64_t> with_bos(const policy::LoadedPolicy& policy, std::vector<int64_t> ids, bool no_bos) {
-  if (!no_bos && policy.config.bos_token_id) ids.insert(ids.begin(), *policy.config.bos_token_id);
+// The ids of a text as HF's tokenizer(text) gives them: BOS/EOS as tokenizer_config.json says when the model
+// directory has one; otherwise `fallback_bos` (config.json's bos_token_id for logprobs) in front. --no-bos
+// drops the BOS either way.
+std::vector<int64_t> encode_text(const policy::Tokenizer& tokenizer,
+                                 const std::optional<policy::TokenizerConfig>& config,
+                                 std::optional<int64_t> fallback_bos, const std::string& text, bool no_bos) {
+  if (config) {
+    auto ids = config->encode(tokenizer, text);
+    if (no_bos && config->add_bos_token) ids.erase(ids.begin());
+    return ids;
+  }
+  auto ids = tokenizer.encode(text);
+  if (!no_bos && fallback_bos) ids.insert(ids.begin(), *fallback_bos);
   return ids;
 }
 
-int cmd_tokenize(const std::string& model_dir, const std::string& text) {
+int cmd_tokenize(const std::string& model_dir, const std::string& text, bool chat, bool no_bos) {
   auto tokenizer = policy::Tokenizer::load(std::filesystem::path(model_dir) / "tokenizer.json");
-  std::cout << nlohmann::json{{"token_ids", tokenizer.encode(text)}}.dump() << std::endl;
+  if (chat) {
+    if (no_bos)
+      throw std::invalid_argument("--no-bos: not with --chat (the chat template writes the BOS itself)");
+    const std::string rendered = render_chat(model_dir, tokenizer, text);
+    std::cout << nlohmann::json{{"text", rendered}, {"token_ids", tokenizer.encode(rendered)}}.dump()
+              << std::endl;
+    return 0;
+  }
+  auto config = policy::load_tokenizer_config_from_dir(model_dir, tokenizer);
+  std::cout
+      << nlohmann::json{{"token_ids", encode_text(tokenizer, config, std::nullopt, text, no_bos)}}.dump()
+      << std::endl;
   return 0;
 }
 
@@ -156,6 +199,10 @@ int cmd_logprobs(const std::string& model_dir, const std::string& text, const st
   if (text.empty() + ids_csv.empty() + in_file.empty() != 2)
     throw std::invalid_argument("logprobs: give exactly one of --text, --ids, --in");
   auto policy = policy::load_policy(model_dir);
+  const auto tokenizer_config = policy::load_tokenizer_config_from_dir(model_dir, *policy.tokenizer);
+  auto encode = [&](const std::string& t) {
+    return encode_text(*policy.tokenizer, tokenizer_config, policy.config.bos_token_id, t, no_bos);
+  };
   if (!ids_csv.empty()) {
     std::vector<int64_t> ids;
     std::stringstream ss(ids_csv);
@@ -173,7 +220,7 @@ int cmd_logprobs(const std::string& model_dir, const std::string& text, const st
     return 0;
   }
   if (!text.empty()) {
-    auto ids = with_bos(policy, policy.tokenizer->encode(text), no_bos);
+    auto ids = encode(text);
     std::cout << teacher_forced_logprobs(*policy.model, ids).dump() << std::endl;
     return 0;
   }
@@ -185,7 +232,7 @@ int cmd_logprobs(const std::string& model_dir, const std::string& text, const st
     auto j = nlohmann::json::parse(line, nullptr, false);
     if (j.is_discarded() || !j.is_object() || !j.contains("text") || !j["text"].is_string())
       throw std::invalid_argument(in_file + ":" + std::to_string(n) + ": expected a JSON object with a string \"text\"");
-    auto ids = with_bos(policy, policy.tokenizer->encode(j["text"].get<std::string>()), no_bos);
+    auto ids = encode(j["text"].get<std::string>());
     std::cout << teacher_forced_logprobs(*policy.model, ids).dump() << "\n";
   }
   std::cout << std::flush;
@@ -239,16 +286,23 @@ int main(int argc, char** argv) {
   gen->add_option("--temperature", temperature, "sampling temperature (0: greedy)");
   gen->add_option("--top-p", top_p, "nucleus sampling");
   gen->add_option("--seed", seed, "sampling seed");
+  bool chat = false;
+  gen->add_flag("--chat", chat, "send the prompt as one user message in the model's chat template");
 
   std::string text, ids_csv, in_file;
   bool no_bos = false;
   auto* tok = app.add_subcommand("tokenize", "token ids of a text, as JSON");
-  tok->add_option("--model", model_dir, "HF-layout policy directory (its tokenizer.json)")->required();
-  tok->add_option("--text", text, "text to encode")->required();
+  tok->add_option("--model", model_dir,
+                  "HF-layout policy directory (its tokenizer.json, tokenizer_config.json)")
+      ->required();
+  tok->add_option("--text", text, "text to encode (BOS/EOS as tokenizer_config.json says)")->required();
+  tok->add_flag("--chat", chat, "encode the text as one user message in the model's chat template");
+  tok->add_flag("--no-bos", no_bos, "do not add the BOS token");
 
   auto* lp = app.add_subcommand("logprobs", "teacher-forced log p(token | prefix) for every token, as JSON");
   lp->add_option("--model", model_dir, "HF-layout policy directory")->required();
-  lp->add_option("--text", text, "text to score (BOS added when the config has one)");
+  lp->add_option("--text", text,
+                 "text to score (BOS as tokenizer_config.json says; without it, config.json's bos_token_id)");
   lp->add_option("--ids", ids_csv, "token ids to score, comma-separated (used as given)");
   lp->add_option("--in", in_file, "JSONL file, one {\"text\": ...} per line; one output line each");
   lp->add_flag("--no-bos", no_bos, "do not add the BOS token");
@@ -261,8 +315,8 @@ int main(int argc, char** argv) {
       return cmd_eval(model_dir, task_name, split, samples, problems_n, seed, temperature, top_p, max_new_tokens,
                       template_name, out);
     if (*info) return cmd_info(model_dir);
-    if (*gen) return cmd_generate(model_dir, prompt, max_new_tokens, temperature, top_p, seed);
-    if (*tok) return cmd_tokenize(model_dir, text);
+    if (*gen) return cmd_generate(model_dir, prompt, chat, max_new_tokens, temperature, top_p, seed);
+    if (*tok) return cmd_tokenize(model_dir, text, chat, no_bos);
     if (*lp) return cmd_logprobs(model_dir, text, ids_csv, in_file, no_bos);
   } catch (const c10::Error& e) {
     std::cerr << "aha: error: " << e.what_without_backtrace() << std::endl;

