@@ -211,8 +211,7 @@ TEST_CASE("aha tokenize --chat renders the real DeepSeek-R1 template to transfor
   CHECK(no_bos.err.find("--no-bos: not with --chat") != std::string::npos);
 }
 
-TEST_CASE(
-    "aha generate --chat feeds the model the chat-rendered prompt; no or unknown template is an error") {
+TEST_CASE("aha generate --chat feeds the model the chat-rendered prompt, errors without a known template") {
   aha::testing::TempDir tmp("cli-generate-chat");
   aha::testing::make_tiny_policy(tmp.path / "model");
   const std::string args = "generate --model model --temperature 0 --max-new-tokens 6 ";
