@@ -2,8 +2,9 @@
 // implementation makes. Layout: u64 little-endian header length N, N bytes of JSON
 //   {name: {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {str: str}}
 // padded with spaces to a multiple of 8, then the data buffer; offsets are relative to the buffer and the
-// tensors tile it exactly (no gaps, no overlaps). Dtypes: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL; FP8 and
-// the unsigned wide ints are rejected with a clear error for now.
+// tensors tile it exactly (no gaps, no overlaps). Dtypes: F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL F8_E4M3
+// F8_E5M2; the unsigned wide ints are rejected with a clear error for now. Header parsing is torch-free
+// (safetensors_header.h) so a fuzzer reaches it.
 #pragma once
 
 #include <torch/torch.h>

@@ -5,8 +5,6 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
-
-#include "tests/common/temp_dir.h"
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +13,7 @@
 #include <vector>
 
 #include "policy/safetensors.h"
+#include "tests/common/temp_dir.h"
 
 namespace {
 
@@ -202,6 +201,44 @@ TEST_CASE("hostile files are rejected with errors naming file and tensor", "[saf
   check(write_raw(p("meta.safetensors"), R"({"__metadata__":{"step":3}})", 0),
         {"__metadata__", "not a string"});
   check(p("missing.safetensors"), {"cannot open"});
+
+  // Found by the fuzzer (tests/fuzz): a number beyond double range is nlohmann's out_of_range, not a
+  // parse_error, and escaped the reader as an exception that named no file.
+  check(write_raw(p("huge_number.safetensors"), R"({"__metadata__":{"x":1e400}})", 0), {"invalid JSON"});
+  check(write_raw(p("not_utf8.safetensors"),
+                  "{\"w\xff\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[0,1]}}", 1),
+        {"invalid JSON", "UTF-8"});
+  // A deep nest parses (nlohmann is iterative) but would overflow the stack of the recursive dump that
+  // error messages use.
+  check(write_raw(p("deep.safetensors"),
+                  "{\"w\":" + std::string(100'000, '[') + std::string(100'000, ']') + "}", 0),
+        {"nests deeper than 64 levels"});
+  check(write_raw(p("max_length.safetensors"), "{}", 0, std::numeric_limits<uint64_t>::max()),
+        {"header length 18446744073709551615 is larger than the file (10 bytes)"});
+  check(write_raw(p("lowercase.safetensors"), R"({"w":{"dtype":"f32","shape":[1],"data_offsets":[0,4]}})", 4),
+        {"tensor 'w'", "unsupported dtype 'f32'"});
+  // numel overflows u64: without the check 2^32 x 2^32 x 2 would wrap to a 0-byte tensor.
+  check(write_raw(p("numel_overflow.safetensors"),
+                  R"({"w":{"dtype":"U8","shape":[4294967296,4294967296,2],"data_offsets":[0,0]}})", 0),
+        {"tensor 'w'", "\"shape\" must be a list of non-negative integers"});
+  check(write_raw(p("byte_overflow.safetensors"),
+                  R"({"w":{"dtype":"F64","shape":[4611686018427387904],"data_offsets":[0,0]}})", 0),
+        {"tensor 'w'", "hold 0 bytes"});
+  check(write_raw(p("float_offsets.safetensors"),
+                  R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1.0]}})", 1),
+        {"tensor 'w'", "\"data_offsets\" must be [begin, end]"});
+  check(write_raw(p("entry_not_object.safetensors"), R"({"w":[1,2]})", 0),
+        {"tensor 'w'", "expected {\"dtype\", \"shape\", \"data_offsets\"}"});
+
+  // A real file cut short: the header still parses, the last tensor runs past the data buffer.
+  TensorMap two = {{"a", torch::ones({4})}, {"b", torch::ones({4})}};
+  save_safetensors(p("cut.safetensors"), two);
+  fs::resize_file(p("cut.safetensors"), fs::file_size(p("cut.safetensors")) - 1);
+  check(p("cut.safetensors"), {"tensor 'b'", "run past the data buffer (31 bytes)"});
+  // ... and cut inside the header.
+  save_safetensors(p("cut_header.safetensors"), two);
+  fs::resize_file(p("cut_header.safetensors"), 20);
+  check(p("cut_header.safetensors"), {"is larger than the file (20 bytes)"});
 }
 
 // A save replaces the previous file in one step and leaves no temp file; a save that fails leaves the
