@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <stdexcept>
@@ -12,6 +13,12 @@ namespace aha::policy {
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr const char* kIndexFile = "model.safetensors.index.json";
+
+// HF files that travel with tokenizer.json (chat template, special tokens, sampling defaults).
+constexpr const char* kTokenizerSidecars[] = {"tokenizer_config.json", "special_tokens_map.json",
+                                              "generation_config.json"};
 
 void fsync_path(const fs::path& p) {
   int fd = ::open(p.c_str(), O_RDONLY);
@@ -55,8 +62,8 @@ void load_state(TransformerImpl& model, const TensorMap& tensors, const std::str
     expected.insert(name);
     auto it = tensors.find(name);
     if (it == tensors.end())
-      throw std::runtime_error(where + ": missing tensor '" + name + "' (shape " +
-                               c10::str(target.sizes()) + ")");
+      throw std::runtime_error(where + ": missing tensor '" + name + "' (shape " + c10::str(target.sizes()) +
+                               ")");
     if (it->second.sizes() != target.sizes())
       throw std::runtime_error(where + ": tensor '" + name + "' has shape " + c10::str(it->second.sizes()) +
                                ", the config expects " + c10::str(target.sizes()));
@@ -77,45 +84,100 @@ void load_state(TransformerImpl& model, const TensorMap& tensors, const std::str
 }
 
 TensorMap load_checkpoint_tensors(const fs::path& dir) {
-  const fs::path single = dir / "model.safetensors", index_file = dir / "model.safetensors.index.json";
+  const fs::path single = dir / "model.safetensors", index_file = dir / kIndexFile;
   if (fs::exists(single)) return load_safetensors(single);
   if (!fs::exists(index_file))
     throw std::runtime_error(single.string() + ": missing (and no model.safetensors.index.json for shards)");
+  const std::string where = index_file.string();
   nlohmann::json index;
   {
     std::ifstream in(index_file);
     try {
       index = nlohmann::json::parse(in);
     } catch (const std::exception& e) {
-      throw std::runtime_error(index_file.string() + ": invalid JSON: " + e.what());
+      throw std::runtime_error(where + ": invalid JSON: " + e.what());
     }
   }
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
-    throw std::runtime_error(index_file.string() + ": expected an object with \"weight_map\": {tensor: file}");
+    throw std::runtime_error(where + ": expected an object with \"weight_map\": {tensor: file}");
   std::map<std::string, std::set<std::string>> by_file;
   for (const auto& [name, file] : index["weight_map"].items()) {
-    if (!file.is_string() || file.get<std::string>().find('/') != std::string::npos)
-      throw std::runtime_error(index_file.string() + ": weight_map['" + name + "'] must be a file name in " + dir.string());
-    by_file[file.get<std::string>()].insert(name);
+    const std::string shard = file.is_string() ? file.get<std::string>() : std::string();
+    if (shard.empty() || shard == "." || shard == ".." || shard.find('/') != std::string::npos)
+      throw std::runtime_error(where + ": weight_map['" + name + "'] must be a file name in " + dir.string() +
+                               ", got " +
+                               file.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+    by_file[shard].insert(name);
   }
+  for (const auto& [file, names] : by_file)
+    if (!fs::is_regular_file(dir / file))
+      throw std::runtime_error(where + ": weight_map puts tensor '" + *names.begin() + "' in '" + file +
+                               "', but " + (dir / file).string() + " does not exist");
   TensorMap all;
   for (const auto& [file, names] : by_file) {
     auto shard = load_safetensors(dir / file);
     for (auto& [name, t] : shard) {
       if (!names.count(name))
-        throw std::runtime_error((dir / file).string() + ": tensor '" + name + "' is not listed for this file in " +
-                                 index_file.filename().string());
+        throw std::runtime_error((dir / file).string() + ": tensor '" + name +
+                                 "' is not listed for this file in " + index_file.filename().string());
       all[name] = std::move(t);
     }
     for (const auto& name : names)
       if (!all.count(name))
-        throw std::runtime_error(index_file.string() + ": tensor '" + name + "' is listed in " + file +
+        throw std::runtime_error(where + ": tensor '" + name + "' is listed in " + file +
                                  " but that file does not hold it");
   }
   return all;
 }
 
-TensorMap dequantize_fp8_blocks(TensorMap tensors, int64_t block_rows, int64_t block_cols, const std::string& where) {
+void save_checkpoint_tensors(const fs::path& dir, const TensorMap& tensors, uint64_t max_shard_bytes) {
+  // huggingface_hub's split: greedy in order; a tensor over the cap gets a shard of its own, appended
+  // when it is met (so before the shard that was being filled).
+  std::vector<TensorMap> shards;
+  TensorMap current;
+  uint64_t current_bytes = 0, total_bytes = 0, total_parameters = 0;
+  for (const auto& [name, tensor] : tensors) {
+    const auto bytes = static_cast<uint64_t>(tensor.numel()) * tensor.element_size();
+    total_bytes += bytes;
+    total_parameters += static_cast<uint64_t>(tensor.numel());
+    if (max_shard_bytes > 0 && bytes > max_shard_bytes) {
+      shards.push_back({{name, tensor}});
+      continue;
+    }
+    if (max_shard_bytes > 0 && current_bytes + bytes > max_shard_bytes) {
+      shards.push_back(std::move(current));
+      current.clear();
+      current_bytes = 0;
+    }
+    current.emplace(name, tensor);
+    current_bytes += bytes;
+  }
+  if (!current.empty() || shards.empty()) shards.push_back(std::move(current));
+
+  const std::map<std::string, std::string> metadata = {{"format", "pt"}};
+  if (shards.size() == 1) {
+    save_safetensors(dir / "model.safetensors", shards[0], metadata);
+    return;
+  }
+  nlohmann::json weight_map = nlohmann::json::object();
+  for (size_t i = 0; i < shards.size(); ++i) {
+    char file[64];
+    std::snprintf(file, sizeof file, "model-%05zu-of-%05zu.safetensors", i + 1, shards.size());
+    save_safetensors(dir / file, shards[i], metadata);
+    for (const auto& [name, _] : shards[i]) weight_map[name] = file;
+  }
+  const nlohmann::json index = {
+      {"metadata", {{"total_parameters", total_parameters}, {"total_size", total_bytes}}},
+      {"weight_map", weight_map}};
+  // json.dumps(index, indent=2, sort_keys=True) + "\n", byte for byte (ASCII escapes included).
+  write_file(dir / kIndexFile, index.dump(2, ' ', /*ensure_ascii=*/true) + "\n");
+}
+
+TensorMap dequantize_fp8_blocks(TensorMap tensors, int64_t block_rows, int64_t block_cols,
+                                const std::string& where) {
+  if (block_rows <= 0 || block_cols <= 0)
+    throw std::runtime_error(where + ": FP8 block size must be positive, got " + std::to_string(block_rows) +
+                             "x" + std::to_string(block_cols) + " (quantization_config.weight_block_size)");
   const std::string suffix = "_scale_inv";
   std::vector<std::string> scales;
   for (const auto& [name, _] : tensors)
@@ -128,26 +190,35 @@ TensorMap dequantize_fp8_blocks(TensorMap tensors, int64_t block_rows, int64_t b
       throw std::runtime_error(where + ": '" + scale_name + "' has no weight '" + weight_name + "'");
     const auto& w = it->second;
     auto scale = tensors.at(scale_name).to(torch::kFloat);
-    const int64_t rows = w.size(0), cols = w.dim() > 1 ? w.size(1) : 1;
-    const int64_t want_r = (rows + block_rows - 1) / block_rows, want_c = (cols + block_cols - 1) / block_cols;
-    if (w.dim() != 2 || scale.dim() != 2 || scale.size(0) != want_r || scale.size(1) != want_c)
-      throw std::runtime_error(where + ": '" + scale_name + "' has shape " + c10::str(scale.sizes()) + ", expected [" +
-                               std::to_string(want_r) + ", " + std::to_string(want_c) + "] for weight " +
-                               c10::str(w.sizes()) + " in " + std::to_string(block_rows) + "x" +
-                               std::to_string(block_cols) + " blocks");
-    auto full = scale.repeat_interleave(block_rows, 0).narrow(0, 0, rows).repeat_interleave(block_cols, 1).narrow(1, 0, cols);
+    if (w.dim() != 2)
+      throw std::runtime_error(where + ": '" + weight_name + "' has shape " + c10::str(w.sizes()) +
+                               " but block scales ('" + scale_name + "') need a 2-d weight");
+    const int64_t rows = w.size(0), cols = w.size(1);
+    const int64_t want_r = (rows + block_rows - 1) / block_rows,
+                  want_c = (cols + block_cols - 1) / block_cols;
+    if (scale.dim() != 2 || scale.size(0) != want_r || scale.size(1) != want_c)
+      throw std::runtime_error(where + ": '" + scale_name + "' has shape " + c10::str(scale.sizes()) +
+                               ", expected [" + std::to_string(want_r) + ", " + std::to_string(want_c) +
+                               "] for weight " + c10::str(w.sizes()) + " in " + std::to_string(block_rows) +
+                               "x" + std::to_string(block_cols) + " blocks");
+    auto full = scale.repeat_interleave(block_rows, 0)
+                    .narrow(0, 0, rows)
+                    .repeat_interleave(block_cols, 1)
+                    .narrow(1, 0, cols);
     it->second = (w.to(torch::kFloat) * full).contiguous();
     tensors.erase(scale_name);
   }
   for (const auto& [name, t] : tensors)
     if (t.scalar_type() == torch::kFloat8_e4m3fn || t.scalar_type() == torch::kFloat8_e5m2)
-      throw std::runtime_error(where + ": FP8 tensor '" + name + "' has no '" + name + "_scale_inv' block scales");
+      throw std::runtime_error(where + ": FP8 tensor '" + name + "' has no '" + name +
+                               "_scale_inv' block scales");
   return tensors;
 }
 
 LoadedPolicy load_policy(const fs::path& dir) {
   if (!fs::is_directory(dir))
-    throw std::runtime_error(dir.string() + ": not a directory (expected config.json, model.safetensors, tokenizer.json)");
+    throw std::runtime_error(dir.string() +
+                             ": not a directory (expected config.json, model.safetensors, tokenizer.json)");
   for (const char* name : {"config.json", "tokenizer.json"})
     if (!fs::exists(dir / name)) throw std::runtime_error((dir / name).string() + ": missing");
   LoadedPolicy out;
@@ -156,8 +227,8 @@ LoadedPolicy load_policy(const fs::path& dir) {
   out.tokenizer = std::make_shared<Tokenizer>(Tokenizer::load(dir / "tokenizer.json"));
   if (out.tokenizer->vocab_size() > out.config.vocab_size)
     throw std::runtime_error((dir / "tokenizer.json").string() + ": tokenizer has " +
-                             std::to_string(out.tokenizer->vocab_size()) + " tokens but config vocab_size is " +
-                             std::to_string(out.config.vocab_size));
+                             std::to_string(out.tokenizer->vocab_size()) +
+                             " tokens but config vocab_size is " + std::to_string(out.config.vocab_size));
   out.model = Transformer(out.config);
   int64_t block_rows = 128, block_cols = 128;
   {
@@ -165,14 +236,21 @@ LoadedPolicy load_policy(const fs::path& dir) {
     auto raw = nlohmann::json::parse(in, nullptr, false);
     if (raw.is_object() && raw.contains("quantization_config") && raw["quantization_config"].is_object()) {
       const auto& block = raw["quantization_config"]["weight_block_size"];
-      if (block.is_array() && block.size() == 2 && block[0].is_number_integer() && block[1].is_number_integer()) {
+      if (block.is_array() && block.size() == 2 && block[0].is_number_integer() &&
+          block[1].is_number_integer()) {
         block_rows = block[0].get<int64_t>();
         block_cols = block[1].get<int64_t>();
       }
+      if (block_rows <= 0 || block_cols <= 0)
+        throw std::runtime_error(
+            (dir / "config.json").string() +
+            ": quantization_config.weight_block_size must be two positive integers, got " + block.dump());
     }
   }
-  const std::string where = (dir / "model.safetensors").string();
-  load_state(*out.model, dequantize_fp8_blocks(load_checkpoint_tensors(dir), block_rows, block_cols, where), where);
+  const fs::path single = dir / "model.safetensors";
+  const std::string where = (fs::exists(single) ? single : dir / kIndexFile).string();
+  load_state(*out.model, dequantize_fp8_blocks(load_checkpoint_tensors(dir), block_rows, block_cols, where),
+             where);
   return out;
 }
 
@@ -191,14 +269,21 @@ void publish_directory(const fs::path& tmp_dir, const fs::path& final_dir) {
 }
 
 void save_policy(TransformerImpl& model, const fs::path& tokenizer_json, const fs::path& dir,
-                 const std::vector<std::pair<std::string, std::string>>& extra_files) {
+                 const std::vector<std::pair<std::string, std::string>>& extra_files,
+                 uint64_t max_shard_bytes) {
   fs::path tmp = dir;
   tmp += ".tmp-" + std::to_string(::getpid());
   fs::remove_all(tmp);
   fs::create_directories(tmp);
-  write_file(tmp / "config.json", model.config().to_json().dump(2) + "\n");
-  save_safetensors(tmp / "model.safetensors", state_tensors(model));
+  nlohmann::json config = model.config().to_json();
+  config.erase("quantization_config");  // the tensors written are never quantised
+  write_file(tmp / "config.json", config.dump(2) + "\n");
+  save_checkpoint_tensors(tmp, state_tensors(model), max_shard_bytes);
   fs::copy_file(tokenizer_json, tmp / "tokenizer.json");
+  for (const char* name : kTokenizerSidecars) {
+    const fs::path sidecar = tokenizer_json.parent_path() / name;
+    if (fs::exists(sidecar)) fs::copy_file(sidecar, tmp / name);
+  }
   for (const auto& [name, bytes] : extra_files) write_file(tmp / name, bytes);
   publish_directory(tmp, dir);
 }

@@ -2,10 +2,10 @@
 // model.safetensors.index.json) + tokenizer.json. FP8 (F8_E4M3) weights with DeepSeek's block scales
 // (`<name>.weight_scale_inv`, one per weight_block_size block, 128x128 by default) are dequantised to
 // fp32 on load; saving always writes unquantised tensors and a config without quantization_config.
-// Loading checks the
-// file's tensors against the module names (missing, unexpected, wrong shape: errors naming the file and
-// tensor); saving writes a new directory atomically (temporary sibling, fsync, rename), so a crash never
-// leaves a half-written checkpoint under the final name. Sharded files and FP8 come with the HF issue.
+// Loading checks the file's tensors against the module names (missing, unexpected, wrong shape: errors
+// naming the file and tensor); saving writes a new directory atomically (temporary sibling, fsync, rename),
+// so a crash never leaves a half-written checkpoint under the final name. Shards are cut the way
+// transformers' save_pretrained cuts them (huggingface_hub's split_state_dict_into_shards_factory).
 #pragma once
 
 #include <filesystem>
@@ -33,20 +33,38 @@ LoadedPolicy load_policy(const std::filesystem::path& dir);
 TensorMap load_checkpoint_tensors(const std::filesystem::path& dir);
 
 // Replaces each F8 `X.weight` that has an `X.weight_scale_inv` [ceil(rows/block_rows), ceil(cols/block_cols)]
-// by X.weight.float() * scale (per block) and drops the scale tensors. An F8 weight without scales is an error.
-TensorMap dequantize_fp8_blocks(TensorMap tensors, int64_t block_rows, int64_t block_cols, const std::string& where);
+// by X.weight.float() * scale (per block) and drops the scale tensors. An F8 weight without scales is an
+// error.
+TensorMap dequantize_fp8_blocks(TensorMap tensors, int64_t block_rows, int64_t block_cols,
+                                const std::string& where);
 
 // Every parameter and persistent buffer under its HF name (CPU, contiguous).
 TensorMap state_tensors(TransformerImpl& model);
 void load_state(TransformerImpl& model, const TensorMap& tensors, const std::string& where);
 
-// Writes dir/{config.json, model.safetensors, tokenizer.json (copied from tokenizer_json)} atomically.
+// transformers' old default max_shard_size ("5GB"; v5 raised it to "50GB"). 0 means one file.
+constexpr uint64_t kDefaultMaxShardBytes = 5'000'000'000;
+
+// Writes `tensors` into the existing directory `dir` as model.safetensors when they fit in one shard (or
+// max_shard_bytes is 0), else as model-00001-of-0000N.safetensors ... plus model.safetensors.index.json
+// {"metadata": {"total_parameters", "total_size"}, "weight_map": {tensor: file}}, as transformers does.
+// Shards are filled greedily in name order: a tensor that would take a shard past max_shard_bytes starts
+// a new one, and a tensor bigger than max_shard_bytes gets a shard of its own. Each file has
+// __metadata__ {"format": "pt"}.
+void save_checkpoint_tensors(const std::filesystem::path& dir, const TensorMap& tensors,
+                             uint64_t max_shard_bytes = kDefaultMaxShardBytes);
+
+// Writes dir/{config.json, model safetensors (save_checkpoint_tensors), tokenizer.json (copied from
+// tokenizer_json)} atomically, plus tokenizer_config.json, special_tokens_map.json and
+// generation_config.json when they sit next to tokenizer_json. config.json never has quantization_config.
 // extra_files: further (name, bytes) pairs to place in the directory (trainer state, etc.).
 void save_policy(TransformerImpl& model, const std::filesystem::path& tokenizer_json,
                  const std::filesystem::path& dir,
-                 const std::vector<std::pair<std::string, std::string>>& extra_files = {});
+                 const std::vector<std::pair<std::string, std::string>>& extra_files = {},
+                 uint64_t max_shard_bytes = kDefaultMaxShardBytes);
 
-// Atomic directory publish: fsync every file in tmp_dir, then rename it to final_dir (replacing an existing one).
+// Atomic directory publish: fsync every file in tmp_dir, then rename it to final_dir (replacing an existing
+// one).
 void publish_directory(const std::filesystem::path& tmp_dir, const std::filesystem::path& final_dir);
 
 }  // namespace aha::policy
