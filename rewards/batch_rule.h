@@ -4,8 +4,10 @@
 // works anywhere a Rule does; a caller that holds many inputs (Rubric::score_batch) can check
 // dynamic_cast<const BatchRule*> and call score_batch once.
 //
-// ExternalStats are the failure counters of a rule that runs code outside aha's control; every sample
-// that got the fallback score is counted in failed_samples, and failures() is that number.
+// ExternalStats are the failure counters of a rule that runs code outside aha's control (plugins,
+// programs); every sample that got the fallback score is counted in failed_samples, and failures() is
+// that number. A rule with nothing external reports zeros. A trainer logs them per rule with one
+// dynamic_cast<const BatchRule*>.
 #pragma once
 
 #include <cstdint>
@@ -16,13 +18,6 @@
 
 namespace aha::rewards {
 
-class BatchRule : public Rule {
- public:
-  // One score per input, in order. Never throws on model output; failures give the rule's fallback.
-  virtual std::vector<double> score_batch(std::span<const RewardInput> inputs) const = 0;
-  double score(const RewardInput& input) const final { return score_batch({&input, 1}).front(); }
-};
-
 struct ExternalStats {
   uint64_t batches = 0;          // score_batch calls
   uint64_t samples = 0;          // inputs asked for
@@ -32,6 +27,15 @@ struct ExternalStats {
   uint64_t protocol_errors = 0;  // error replies, unreadable or wrongly sized replies, non-zero status
   uint64_t start_failures = 0;   // times a (re)start failed
   uint64_t restarts = 0;         // processes started after the first
+};
+
+class BatchRule : public Rule {
+ public:
+  // One score per input, in order. Never throws on model output; failures give the rule's fallback.
+  virtual std::vector<double> score_batch(std::span<const RewardInput> inputs) const = 0;
+  double score(const RewardInput& input) const final { return score_batch({&input, 1}).front(); }
+  virtual ExternalStats stats() const { return {}; }
+  uint64_t failures() const { return stats().failed_samples; }
 };
 
 }  // namespace aha::rewards

@@ -50,8 +50,7 @@ class PluginRule final : public BatchRule {
   std::string name() const override { return name_; }
   std::string plugin_name() const { return plugin_name_; }  // the library's own name, from its table
   std::vector<double> score_batch(std::span<const RewardInput> inputs) const override;
-  ExternalStats stats() const;
-  uint64_t failures() const { return stats().failed_samples; }
+  ExternalStats stats() const override;
 
  private:
   std::vector<double> score_in_process(std::span<const RewardInput> inputs) const;

@@ -41,8 +41,7 @@ class ProgramRule final : public BatchRule {
               std::string name = "program");
   std::string name() const override { return name_; }
   std::vector<double> score_batch(std::span<const RewardInput> inputs) const override;
-  ExternalStats stats() const;
-  uint64_t failures() const { return stats().failed_samples; }
+  ExternalStats stats() const override;
 
  private:
   std::string name_;

@@ -80,6 +80,11 @@ TEST_CASE("the Python example program scores a batch", "[program]") {
   CHECK(program.score_batch(inputs) == std::vector<double>{1, 1, 0, 0, -1});
   CHECK(program.failures() == 1);
   CHECK(program.score(RewardInput{"p", "42", "42"}) == 1);
+  // How a rubric finds the batch call and the failure counters without knowing the rule's class.
+  const auto* as_batch = dynamic_cast<const BatchRule*>(rule.get());
+  REQUIRE(as_batch);
+  CHECK(as_batch->stats().batches == 2);
+  CHECK(as_batch->failures() == 1);
 }
 
 TEST_CASE("a TRL-style reward function runs unchanged behind the example program", "[program]") {
