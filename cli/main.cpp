@@ -3,6 +3,7 @@
 //   aha pretrain --config pretrain.json [--set ...] [--dump-corpus N --out FILE]
 //   aha eval     --model DIR --task NAME [--split test] [--samples k] [--problems n] ...
 //   aha info     --model DIR
+//   aha convert  --model DIR --out DIR [--dtype float32|bfloat16|float16] [--max-shard-size 5GB]
 //   aha generate --model DIR --prompt TEXT [--chat] [--max-new-tokens n] [--temperature t] [--seed s]
 //   aha tokenize --model DIR --text TEXT [--chat] [--no-bos]
 //   aha logprobs --model DIR (--text TEXT | --ids 1,2,3 | --in FILE.jsonl) [--no-bos]
@@ -14,6 +15,7 @@
 #include <CLI/CLI.hpp>
 
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <sstream>
 
@@ -89,18 +91,27 @@ int cmd_info(const std::string& model_dir) {
   auto policy = policy::load_policy(model_dir);
   const auto& c = policy.config;
   auto counts = policy.model->parameter_counts();
+  nlohmann::json arch = {{"layers", c.num_hidden_layers}, {"hidden_size", c.hidden_size},
+                         {"heads", c.num_attention_heads}, {"vocab_size", c.vocab_size}};
+  if (c.uses_mla()) {
+    arch.update({{"attention", "MLA"}, {"q_lora_rank", c.q_lora_rank}, {"kv_lora_rank", c.kv_lora_rank},
+                 {"qk_nope_head_dim", c.qk_nope_head_dim}, {"qk_rope_head_dim", c.qk_rope_head_dim},
+                 {"v_head_dim", c.v_head_dim}});
+  } else {
+    arch.update({{"attention", "GQA"}, {"kv_heads", c.num_key_value_heads}, {"head_dim", c.head_dim},
+                 {"qkv_bias", c.qkv_bias}, {"qk_norm", c.qk_norm}});
+  }
+  int64_t moe_layers = static_cast<int64_t>(policy.model->moe_layers().size());
+  arch.update({{"dense_layers", c.num_hidden_layers - moe_layers}, {"moe_layers", moe_layers}});
+  if (moe_layers > 0)
+    arch.update({{"routed_experts", c.n_routed_experts}, {"shared_experts", c.n_shared_experts},
+                 {"experts_per_token", c.num_experts_per_tok}, {"n_group", c.n_group},
+                 {"topk_group", c.topk_group}, {"scoring_func", c.scoring_func}});
+  if (c.rope_scaling.type != "none") arch["rope_scaling"] = c.rope_scaling.type;
   nlohmann::json info = {
       {"model", model_dir},
       {"model_type", c.model_type},
-      {"architecture",
-       {{"layers", c.num_hidden_layers}, {"hidden_size", c.hidden_size}, {"heads", c.num_attention_heads},
-        {"attention", "MLA"}, {"q_lora_rank", c.q_lora_rank}, {"kv_lora_rank", c.kv_lora_rank},
-        {"qk_nope_head_dim", c.qk_nope_head_dim}, {"qk_rope_head_dim", c.qk_rope_head_dim},
-        {"v_head_dim", c.v_head_dim}, {"dense_layers", std::min(c.first_k_dense_replace, c.num_hidden_layers)},
-        {"moe_layers", static_cast<int64_t>(policy.model->moe_layers().size())},
-        {"routed_experts", c.n_routed_experts}, {"shared_experts", c.n_shared_experts},
-        {"experts_per_token", c.num_experts_per_tok}, {"n_group", c.n_group}, {"topk_group", c.topk_group},
-        {"vocab_size", c.vocab_size}}},
+      {"architecture", arch},
       {"parameters", {{"total", counts.total}, {"active_per_token", counts.active_per_token}}},
       {"kv_cache_bytes_per_token", {{"fp32", policy.model->kv_cache_bytes_per_token(4)},
                                     {"bf16", policy.model->kv_cache_bytes_per_token(2)}}},
@@ -108,6 +119,42 @@ int cmd_info(const std::string& model_dir) {
       {"tokenizer_vocab", policy.tokenizer->vocab_size()},
   };
   std::cout << info.dump(2) << std::endl;
+  return 0;
+}
+
+// "5GB", "200KB", "1.5GiB", "1000000" -> bytes (decimal units for KB/MB/GB, binary for KiB/MiB/GiB, as
+// transformers' max_shard_size); "0" -> one file.
+uint64_t parse_size(const std::string& text) {
+  size_t used = 0;
+  double number = 0;
+  try {
+    number = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  const std::string unit = text.substr(used);
+  const std::vector<std::pair<std::string, double>> units = {
+      {"", 1}, {"B", 1}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"KiB", 1024.0}, {"MiB", 1024.0 * 1024},
+      {"GiB", 1024.0 * 1024 * 1024}};
+  for (const auto& [name, scale] : units)
+    if (used > 0 && number >= 0 && unit == name) return static_cast<uint64_t>(number * scale);
+  throw std::invalid_argument("--max-shard-size: '" + text + "' is not a size; expected e.g. 5GB, 500MB, 2GiB or 0");
+}
+
+// Loads a checkpoint (FP8 block-scaled weights dequantised) and writes it back in HF layout: the dtype
+// asked for, shards of at most max_shard_size, tokenizer files copied.
+int cmd_convert(const std::string& model_dir, const std::string& out_dir, const std::string& dtype_name,
+                const std::string& max_shard_size) {
+  const std::map<std::string, torch::ScalarType> dtypes = {
+      {"float32", torch::kFloat}, {"bfloat16", torch::kBFloat16}, {"float16", torch::kHalf}};
+  auto dtype = dtypes.find(dtype_name);
+  if (dtype == dtypes.end())
+    throw std::invalid_argument("--dtype: '" + dtype_name + "' is not supported; expected float32, bfloat16 or float16");
+  const uint64_t shard_bytes = parse_size(max_shard_size);
+  auto policy = policy::load_policy(model_dir);
+  policy.model->to(dtype->second);
+  policy::save_policy(*policy.model, std::filesystem::path(model_dir) / "tokenizer.json", out_dir, {}, shard_bytes);
+  std::cout << nlohmann::json({{"model", model_dir}, {"out", out_dir}, {"dtype", dtype_name}}).dump() << std::endl;
   return 0;
 }
 
@@ -279,6 +326,13 @@ int main(int argc, char** argv) {
   auto* info = app.add_subcommand("info", "architecture, parameter counts, KV bytes per token");
   info->add_option("--model", model_dir, "HF-layout policy directory")->required();
 
+  std::string dtype_name = "float32", max_shard_size = "5GB";
+  auto* convert = app.add_subcommand("convert", "rewrite a checkpoint in HF layout (dtype, shards; FP8 dequantised)");
+  convert->add_option("--model", model_dir, "HF-layout policy directory")->required();
+  convert->add_option("--out", out, "output directory (written atomically)")->required();
+  convert->add_option("--dtype", dtype_name, "float32, bfloat16 or float16");
+  convert->add_option("--max-shard-size", max_shard_size, "largest shard, e.g. 5GB, 500MB, 2GiB; 0: one file");
+
   auto* gen = app.add_subcommand("generate", "sample one completion");
   gen->add_option("--model", model_dir, "HF-layout policy directory")->required();
   gen->add_option("--prompt", prompt, "prompt text")->required();
@@ -315,6 +369,7 @@ int main(int argc, char** argv) {
       return cmd_eval(model_dir, task_name, split, samples, problems_n, seed, temperature, top_p, max_new_tokens,
                       template_name, out);
     if (*info) return cmd_info(model_dir);
+    if (*convert) return cmd_convert(model_dir, out, dtype_name, max_shard_size);
     if (*gen) return cmd_generate(model_dir, prompt, chat, max_new_tokens, temperature, top_p, seed);
     if (*tok) return cmd_tokenize(model_dir, text, chat, no_bos);
     if (*lp) return cmd_logprobs(model_dir, text, ids_csv, in_file, no_bos);
