@@ -275,10 +275,17 @@ void save_policy(TransformerImpl& model, const fs::path& tokenizer_json, const f
   tmp += ".tmp-" + std::to_string(::getpid());
   fs::remove_all(tmp);
   fs::create_directories(tmp);
+  auto tensors = state_tensors(model);
   nlohmann::json config = model.config().to_json();
   config.erase("quantization_config");  // the tensors written are never quantised
+  // torch_dtype names what is written (the weights' dtype, e.g. after `aha convert --dtype bfloat16`), not
+  // what the source checkpoint was
+  const auto& weights = model.named_parameters().front().value();
+  config["torch_dtype"] = weights.scalar_type() == torch::kBFloat16 ? "bfloat16"
+                          : weights.scalar_type() == torch::kHalf   ? "float16"
+                                                                    : "float32";
   write_file(tmp / "config.json", config.dump(2) + "\n");
-  save_checkpoint_tensors(tmp, state_tensors(model), max_shard_bytes);
+  save_checkpoint_tensors(tmp, tensors, max_shard_bytes);
   fs::copy_file(tokenizer_json, tmp / "tokenizer.json");
   for (const char* name : kTokenizerSidecars) {
     const fs::path sidecar = tokenizer_json.parent_path() / name;

@@ -253,3 +253,43 @@ TEST_CASE("aha generate --chat feeds the model the chat-rendered prompt, errors 
   CHECK(chat_json["token_ids"] == plain_json["token_ids"]);
   CHECK(chat_json["completion"] == plain_json["completion"]);
 }
+
+TEST_CASE("aha convert writes bf16 shards that load back as the bf16-rounded weights and aha info names GQA") {
+  // The Qwen2 fixture (transformers-written, tied embeddings) through the real executable: 100KB shards
+  // give several files plus an index, every tensor equals the original rounded to bf16, config.json says
+  // bfloat16, and bad --dtype / --max-shard-size values are one-line errors.
+  aha::testing::TempDir root_tmp("convert");
+  auto root = root_tmp.path;
+  const auto fixture = std::filesystem::path(AHA_SOURCE_DIR) / "tests/fixtures/hf_qwen2";
+  auto out = run_aha("convert --model '" + fixture.string() + "' --out out --dtype bfloat16 --max-shard-size 100KB",
+                     root);
+  REQUIRE(out.code == 0);
+  CHECK(std::filesystem::exists(root / "out/model.safetensors.index.json"));
+  CHECK(std::filesystem::exists(root / "out/model-00001-of-00002.safetensors"));
+  auto config = nlohmann::json::parse(slurp(root / "out/config.json"));
+  CHECK(config["torch_dtype"] == "bfloat16");
+  CHECK(config["model_type"] == "qwen2");
+  auto original = aha::policy::load_safetensors(fixture / "model.safetensors");
+  auto converted = aha::policy::load_checkpoint_tensors(root / "out");
+  REQUIRE(converted.size() == original.size());
+  for (const auto& [name, t] : original) {
+    INFO(name);
+    CHECK(converted.at(name).scalar_type() == torch::kBFloat16);
+    CHECK(torch::equal(converted.at(name), t.to(torch::kBFloat16)));
+  }
+  auto info = run_aha("info --model out", root);
+  REQUIRE(info.code == 0);
+  auto j = nlohmann::json::parse(info.out);
+  CHECK(j["architecture"]["attention"] == "GQA");
+  CHECK(j["architecture"]["kv_heads"] == 2);
+  CHECK(j["kv_cache_bytes_per_token"]["bf16"] == 2 * 2 * 2 * 16 * 2);  // layers · (K + V) · kv_heads · head_dim · 2 bytes
+
+  auto bad = run_aha("convert --model '" + fixture.string() + "' --out x --dtype int8", root);
+  CHECK(bad.code == 1);
+  CHECK_THAT(bad.err, Catch::Contains("--dtype") && Catch::Contains("bfloat16"));
+  CHECK(lines(bad.err) == 1);
+  bad = run_aha("convert --model '" + fixture.string() + "' --out x --max-shard-size 5XB", root);
+  CHECK(bad.code == 1);
+  CHECK_THAT(bad.err, Catch::Contains("--max-shard-size") && Catch::Contains("5XB"));
+  CHECK_FALSE(std::filesystem::exists(root / "x"));
+}
