@@ -861,8 +861,10 @@ class Parser {
         base_text = peek().text;
         next();
       }
-      if (base_text.empty() || base_text.size() > 2) return fail();
-      const int base = std::stoi(base_text);
+      if (base_text.empty() || base_text.size() > 2 || !is_digit(base_text[0]) || !is_digit(base_text.back()))
+        return fail();
+      const int base =
+          base_text.size() == 1 ? base_text[0] - '0' : (base_text[0] - '0') * 10 + (base_text[1] - '0');
       if (base < 2 || base > 36) return fail();
       std::string canonical = digits.substr(std::min(digits.find_first_not_of('0'), digits.size() - 1));
       for (char c : canonical)

@@ -122,3 +122,13 @@ TEST_CASE("parse_answer enforces its limits", "[math][parse][limits]") {
   CHECK_FALSE(parse_answer(wide, small));
   CHECK(parse_answer(wide, limits));
 }
+
+// Found by fuzzing: a base subscript that is not two plain digits ("52_{.5}") threw from std::stoi.
+TEST_CASE("parse_answer refuses malformed base subscripts without throwing", "[math][parse]") {
+  for (const char* input : {"52_{.5}", "52_.5", "52_{}", "52_{123}", "52_1", "52_{37}", "58_8"}) {
+    INFO(input);
+    CHECK_NOTHROW(parse_answer(normalize_answer(input)));
+    CHECK(tree(input) == "<refused>");
+  }
+  CHECK(tree("52_{8}") == "52_8");
+}
