@@ -76,16 +76,16 @@ void load_state(TransformerImpl& model, const TensorMap& tensors, const std::str
   for (const auto& [name, t] : tensors) {
     if (expected.count(name)) continue;
     if (is_mtp_tensor(name, c.num_hidden_layers, c.num_nextn_predict_layers)) {
-      model.mtp_tensors[name] = t.contiguous();
+      model.mtp_tensors[name] = t.clone();  // its own memory: `tensors` may be views into a file mapping
       continue;
     }
     throw std::runtime_error(where + ": unexpected tensor '" + name + "' (not part of this architecture)");
   }
 }
 
-TensorMap load_checkpoint_tensors(const fs::path& dir) {
+TensorMap load_checkpoint_tensors(const fs::path& dir, TensorStorage storage) {
   const fs::path single = dir / "model.safetensors", index_file = dir / kIndexFile;
-  if (fs::exists(single)) return load_safetensors(single);
+  if (fs::exists(single)) return load_safetensors(single, storage);
   if (!fs::exists(index_file))
     throw std::runtime_error(single.string() + ": missing (and no model.safetensors.index.json for shards)");
   const std::string where = index_file.string();
@@ -115,7 +115,7 @@ TensorMap load_checkpoint_tensors(const fs::path& dir) {
                                "', but " + (dir / file).string() + " does not exist");
   TensorMap all;
   for (const auto& [file, names] : by_file) {
-    auto shard = load_safetensors(dir / file);
+    auto shard = load_safetensors(dir / file, storage);
     for (auto& [name, t] : shard) {
       if (!names.count(name))
         throw std::runtime_error((dir / file).string() + ": tensor '" + name +
@@ -249,7 +249,9 @@ LoadedPolicy load_policy(const fs::path& dir) {
   }
   const fs::path single = dir / "model.safetensors";
   const std::string where = (fs::exists(single) ? single : dir / kIndexFile).string();
-  load_state(*out.model, dequantize_fp8_blocks(load_checkpoint_tensors(dir), block_rows, block_cols, where),
+  load_state(*out.model,
+             dequantize_fp8_blocks(load_checkpoint_tensors(dir, TensorStorage::kMapped), block_rows,
+                                   block_cols, where),
              where);
   return out;
 }

@@ -25,12 +25,15 @@ struct LoadedPolicy {
   std::filesystem::path dir;
 };
 
+// Reads the weights through a mapping of the files (TensorStorage::kMapped) and copies them into the
+// model's parameters, so loading needs no memory beyond the model's own.
 LoadedPolicy load_policy(const std::filesystem::path& dir);
 
 // All tensors of a checkpoint directory: model.safetensors, or every shard named by
 // model.safetensors.index.json (each tensor must be in the shard the index names, and every tensor of a
 // shard must be listed).
-TensorMap load_checkpoint_tensors(const std::filesystem::path& dir);
+TensorMap load_checkpoint_tensors(const std::filesystem::path& dir,
+                                  TensorStorage storage = TensorStorage::kOwned);
 
 // Replaces each F8 `X.weight` that has an `X.weight_scale_inv` [ceil(rows/block_rows), ceil(cols/block_cols)]
 // by X.weight.float() * scale (per block) and drops the scale tensors. An F8 weight without scales is an

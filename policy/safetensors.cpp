@@ -1,16 +1,19 @@
 // safetensors I/O (format in safetensors.h). The reader validates the header (safetensors_header.cpp: the
 // checks the reference Rust crate makes) before it allocates anything, then reads each tensor with pread
-// straight into its own CPU storage. The writer lays tensors out in name order and replaces the target
+// straight into its own CPU storage, or (TensorStorage::kMapped) maps the file once and makes every
+// tensor a view into the mapping. The writer lays tensors out in name order and replaces the target
 // atomically (tmp + fsync + rename + fsync of the dir).
 #include "policy/safetensors.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string_view>
@@ -97,6 +100,29 @@ void write_exact(const fs::path& file, int fd, const void* src, uint64_t bytes) 
   }
 }
 
+// A private, copy-on-write mapping of a whole file, populated up front so that loading pays for the page
+// tables here rather than one fault per page later. It is mapped read-only and made writable after: the
+// kernel populates a writable private mapping by write faults, which would copy every page.
+struct Mapping {
+  char* data = nullptr;
+  size_t size = 0;
+
+  static std::shared_ptr<Mapping> map(const fs::path& file, int fd, uint64_t size) {
+    auto m = std::make_shared<Mapping>();
+    if (size == 0) return m;
+    void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (p == MAP_FAILED) fail(file, std::string("cannot mmap: ") + std::strerror(errno));
+    m->data = static_cast<char*>(p);
+    m->size = size;
+    if (::mprotect(p, size, PROT_READ | PROT_WRITE) != 0)
+      fail(file, std::string("cannot make the mapping copy-on-write: ") + std::strerror(errno));
+    return m;
+  }
+  ~Mapping() {
+    if (data != nullptr) ::munmap(data, size);
+  }
+};
+
 SafetensorsHeader open_and_read_header(const fs::path& file, Fd& fd) {
   if (fd.get() < 0) fail(file, std::string("cannot open: ") + std::strerror(errno));
   struct stat st {};
@@ -108,17 +134,34 @@ SafetensorsHeader open_and_read_header(const fs::path& file, Fd& fd) {
 
 }  // namespace
 
-TensorMap load_safetensors(const fs::path& file) {
+TensorMap load_safetensors(const fs::path& file, TensorStorage storage) {
   Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   const SafetensorsHeader header = open_and_read_header(file, fd);
+  // The header checked that the tensors tile the rest of the file, so this is the file's size.
+  const uint64_t file_size = header.data_start + (header.entries.empty() ? 0 : header.entries.back().end);
+  std::shared_ptr<Mapping> mapping;
+  if (storage == TensorStorage::kMapped) mapping = Mapping::map(file, fd.get(), file_size);
+
   TensorMap tensors;
   for (const SafetensorsEntry& e : header.entries) {
-    torch::Tensor t = torch::empty(e.shape, torch::TensorOptions().dtype(scalar_type(e.dtype.dtype)));
-    read_exact(file, fd.get(), t.data_ptr(), e.end - e.begin, header.data_start + e.begin);
+    const auto options = torch::TensorOptions().dtype(scalar_type(e.dtype.dtype));
+    const uint64_t offset = header.data_start + e.begin, bytes = e.end - e.begin;
+    torch::Tensor t;
+    if (mapping && offset % e.dtype.itemsize == 0) {
+      // The deleter holds the mapping: it is unmapped when the last tensor in it is freed.
+      t = torch::from_blob(
+          mapping->data + offset, e.shape, [mapping](void*) {}, options);
+    } else {  // owned storage, or a tensor the file does not align to its element size
+      t = torch::empty(e.shape, options);
+      if (mapping)
+        std::memcpy(t.data_ptr(), mapping->data + offset, bytes);
+      else
+        read_exact(file, fd.get(), t.data_ptr(), bytes, offset);
+    }
     if (e.dtype.dtype == SafetensorsDType::BOOL) {
       // A bool byte other than 0/1 is undefined behaviour in torch's kernels, so reject it here.
-      const auto* bytes = static_cast<const uint8_t*>(t.data_ptr());
-      if (std::any_of(bytes, bytes + t.numel(), [](uint8_t b) { return b > 1; })) {
+      const auto* data = static_cast<const uint8_t*>(t.data_ptr());
+      if (std::any_of(data, data + t.numel(), [](uint8_t b) { return b > 1; })) {
         fail(file, quoted(e.name) + ": BOOL data holds a byte other than 0 or 1");
       }
     }

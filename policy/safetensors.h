@@ -17,9 +17,21 @@ namespace aha::policy {
 
 using TensorMap = std::map<std::string, torch::Tensor>;
 
-// All tensors of `file` as contiguous CPU tensors that own their memory (read straight from the file into
-// each tensor, no mmap kept alive). Throws std::runtime_error naming the file and the tensor.
-TensorMap load_safetensors(const std::filesystem::path& file);
+// Where loaded tensors keep their bytes.
+//   kOwned   each tensor owns fresh memory, read with pread straight from the file: independent of the
+//            file once loaded. Costs a fresh page per 4 kB of tensor (the kernel zeroes and maps each),
+//            several times what the page cache's own copy costs.
+//   kMapped  tensors are views into one private, copy-on-write mmap of the file (writes never reach the
+//            file), kept alive by the tensors themselves: no copy, no fresh memory. For loads whose
+//            tensors are copied into a model at once (load_policy). The file must not be truncated or
+//            rewritten in place while such tensors live (SIGBUS, or values that change with the file);
+//            aha itself only ever replaces checkpoint files by rename. A tensor the file does not align to
+//            its element size is copied into its own memory.
+enum class TensorStorage { kOwned, kMapped };
+
+// All tensors of `file` as contiguous CPU tensors. Throws std::runtime_error naming the file and the
+// tensor; the whole header is checked before any tensor is made, whatever the storage.
+TensorMap load_safetensors(const std::filesystem::path& file, TensorStorage storage = TensorStorage::kOwned);
 
 // The "__metadata__" map of `file` (empty if absent); validates the header like load_safetensors.
 std::map<std::string, std::string> safetensors_metadata(const std::filesystem::path& file);

@@ -22,6 +22,7 @@ using aha::policy::load_safetensors;
 using aha::policy::safetensors_metadata;
 using aha::policy::save_safetensors;
 using aha::policy::TensorMap;
+using aha::policy::TensorStorage;
 
 using aha::testing::TempDir;
 
@@ -42,9 +43,9 @@ fs::path write_raw(const fs::path& path, const std::string& header, size_t data_
   return path;
 }
 
-std::string load_error(const fs::path& file) {
+std::string load_error(const fs::path& file, TensorStorage storage = TensorStorage::kOwned) {
   try {
-    load_safetensors(file);
+    load_safetensors(file, storage);
   } catch (const std::runtime_error& e) {
     return e.what();
   }
@@ -152,6 +153,7 @@ TEST_CASE("hostile files are rejected with errors naming file and tensor", "[saf
   auto check = [](const fs::path& file, const std::vector<std::string>& must_contain) {
     const std::string message = load_error(file);
     INFO("message: " << message);
+    REQUIRE(load_error(file, TensorStorage::kMapped) == message);  // the same checks before mapping
     REQUIRE(message.find(file.filename().string()) != std::string::npos);
     for (const std::string& s : must_contain) REQUIRE(message.find(s) != std::string::npos);
     REQUIRE(message.find('\n') == std::string::npos);
@@ -239,6 +241,60 @@ TEST_CASE("hostile files are rejected with errors naming file and tensor", "[saf
   save_safetensors(p("cut_header.safetensors"), two);
   fs::resize_file(p("cut_header.safetensors"), 20);
   check(p("cut_header.safetensors"), {"is larger than the file (20 bytes)"});
+}
+
+// kMapped tensors are views into a private mapping: they must read the same bytes as kOwned, never write
+// through to the file, stay valid after the file is unlinked (as a save's rename does to the old file), and
+// a tensor the file leaves unaligned (a U8 of odd length before an F32) must come out aligned and right.
+TEST_CASE("mapped tensors equal owned ones, are copy-on-write and outlive the file's name", "[safetensors]") {
+  TempDir dir;
+  torch::manual_seed(9);
+  const fs::path file = dir.path / "model.safetensors";
+  const TensorMap tensors = {{"f32", torch::randn({64, 33})},
+                             {"bf16", torch::randn({5, 7}).to(torch::kBFloat16)},
+                             {"i64", torch::arange(-5, 12, torch::kInt64)},
+                             {"bool", torch::arange(9) % 2 == 0},
+                             {"empty", torch::zeros({0, 4})},
+                             {"scalar", torch::tensor(1.5)}};
+  save_safetensors(file, tensors);
+  const std::vector<char> bytes_before = [&] {
+    std::ifstream in(file, std::ios::binary);
+    return std::vector<char>(std::istreambuf_iterator<char>(in), {});
+  }();
+  TensorMap mapped = load_safetensors(file, TensorStorage::kMapped);
+  REQUIRE(mapped.size() == tensors.size());
+  for (const auto& [name, t] : tensors) {
+    INFO("tensor " << name);
+    REQUIRE(bitwise_equal(mapped.at(name), t));
+  }
+
+  mapped.at("f32").fill_(7.0f);  // copy-on-write: the tensor changes, the file does not
+  REQUIRE(mapped.at("f32").sum().item<float>() == 7.0f * 64 * 33);
+  REQUIRE(bitwise_equal(load_safetensors(file).at("f32"), tensors.at("f32")));
+  fs::remove(file);
+  REQUIRE(bitwise_equal(mapped.at("i64"), tensors.at("i64")));  // the mapping outlives the name
+  {
+    std::ofstream out(dir.path / "check.safetensors", std::ios::binary);
+    out.write(bytes_before.data(), static_cast<std::streamsize>(bytes_before.size()));
+  }
+  REQUIRE(bitwise_equal(load_safetensors(dir.path / "check.safetensors").at("bf16"), tensors.at("bf16")));
+
+  // "a" (3 x U8) pushes "b" (F32) to data offset 3; our writer sorts names, so write it by hand.
+  const std::string header = R"({"a":{"dtype":"U8","shape":[3],"data_offsets":[0,3]},)"
+                             R"("b":{"dtype":"F32","shape":[2],"data_offsets":[3,11]}})";
+  std::string padded = header + std::string((8 - header.size() % 8) % 8, ' ');
+  std::ofstream out(dir.path / "unaligned.safetensors", std::ios::binary);
+  const uint64_t n = padded.size();
+  const float b[2] = {1.25f, -3.5f};
+  out.write(reinterpret_cast<const char*>(&n), 8);
+  out << padded << std::string("\x01\x02\x03", 3);
+  out.write(reinterpret_cast<const char*>(b), sizeof b);
+  out.close();
+  const TensorMap unaligned = load_safetensors(dir.path / "unaligned.safetensors", TensorStorage::kMapped);
+  REQUIRE(reinterpret_cast<uintptr_t>(unaligned.at("b").data_ptr()) % alignof(float) == 0);
+  REQUIRE(unaligned.at("b")[0].item<float>() == 1.25f);
+  REQUIRE(unaligned.at("b")[1].item<float>() == -3.5f);
+  REQUIRE(unaligned.at("a")[2].item<int64_t>() == 3);
 }
 
 // A save replaces the previous file in one step and leaves no temp file; a save that fails leaves the
