@@ -521,10 +521,9 @@ PreparedAnswer prepare_answer(std::string_view answer) {
 
 bool equivalent(const PreparedAnswer& gold, const PreparedAnswer& pred, const EquivOptions& options) {
   if (gold.normalized.empty() || pred.normalized.empty()) return false;
-  if (gold.normalized == pred.normalized ||
-      without_spaces(gold.normalized) == without_spaces(pred.normalized))
-    return true;
-  if (!gold.expr || !pred.expr) return false;
+  if (gold.normalized == pred.normalized) return true;
+  // Spacing decides only between texts the parser cannot read: "58,500" is not "58, 500".
+  if (!gold.expr || !pred.expr) return without_spaces(gold.normalized) == without_spaces(pred.normalized);
   Comparator comparator(options);
   return comparator.equal(Item{&*gold.expr, gold.expr->root}, Item{&*pred.expr, pred.expr->root});
 }

@@ -55,6 +55,7 @@ TEST_CASE("equivalence: integers, decimals, separators, scientific notation", "[
       {"several groups", "1000000", "1,000,000", true},
       {"departs: thin space separator", "1000", "1\\,000", true},
       {"comma in a pair is no separator", "(2,500)", "(2500)", false},
+      {"comma and space is a list", "58,500", "58, 500", false},
       {"departs: scientific notation", "1500", "1.5e3", true},
       {"departs: negative exponent", "0.0015", "1.5e-3", true},
       {"times ten to the", "1500", "1.5\\times 10^{3}", true},
