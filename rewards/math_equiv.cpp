@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "rewards/math_eval.h"
+#include "rewards/math_normalize.h"
 #include "rewards/math_parse.h"
 
 namespace aha::rewards::math {

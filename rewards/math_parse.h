@@ -1,14 +1,5 @@
-// From an answer string (LaTeX or plain text, already extracted by math_extract.h) to an expression tree
-// (math_expr.h), in two steps: normalize_answer() strips LaTeX noise, then parse_answer() runs a
-// recursive-descent parser over the cleaned text.
-//
-// Noise removed by normalize_answer (all of it after the fact, so "\left( 3, \frac{\pi}{2} \right)" and
-// "(3,\pi/2)" meet in the middle): $ and \$, \( \) \[ \], \left \right \big..., spacing (\! \, \; \: \quad
-// ~ "\ "), \displaystyle, \dfrac \tfrac \cfrac -> \frac, \dbinom -> \binom, degree marks (^\circ, ^{\circ},
-// \circ, \degree, the degree sign), "\%" -> "%", "{,}" and ",\!" as thousands separators, a doubled
-// backslash before a command outside matrices ("\\frac" -> "\frac"), everything from \approx on, \pmod{..},
-// \ldots and friends, the words "and"/"or" between items (-> ","), trailing "." and trailing "\", and the
-// Unicode forms of minus, times, divide, dot, sqrt, pi, infinity, <=, >=, !=, +-, union.
+// From an answer string (LaTeX or plain text, already extracted by math_extract.h and cleaned by
+// normalize_answer in math_normalize.h) to an expression tree (math_expr.h), by recursive descent.
 //
 // The grammar, loosest binding first:
 //   list      := relation ((',' | ';') relation)*           "1, 2"  "x=2, y=3"
@@ -46,6 +37,7 @@
 #include <string_view>
 
 #include "rewards/math_expr.h"
+#include "rewards/math_normalize.h"
 
 namespace aha::rewards::math {
 
@@ -54,10 +46,6 @@ struct ParseLimits {
   int max_depth = 64;       // nesting of brackets, braces, \frac, \sqrt, unary signs, ...
   int max_nodes = 2000;
 };
-
-// The answer with the LaTeX noise above removed and whitespace collapsed. Also the key for the verifier's
-// string-equality shortcut, so it is deterministic and idempotent.
-std::string normalize_answer(std::string_view answer);
 
 // Parses an answer that has already been through normalize_answer. nullopt if it is not mathematics this
 // grammar knows (free text, an unknown command, unbalanced brackets) or exceeds the limits.

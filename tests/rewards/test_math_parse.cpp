@@ -1,5 +1,6 @@
-// Normalisation and parsing of answers (rewards/math_parse.h): the trees the equivalence check relies on,
-// written out with debug_string so a change in how something parses shows up as a readable diff.
+// Normalisation (rewards/math_normalize.h) and parsing (rewards/math_parse.h) of answers: the trees the
+// equivalence check relies on, written out with debug_string so a change in how something parses shows
+// up as a readable diff.
 #include <catch2/catch.hpp>
 #include <string>
 
