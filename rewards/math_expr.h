@@ -67,6 +67,7 @@ struct Node {
   char open = 0, close = 0;      // Seq brackets
   int base = 0;                  // BaseNumeral
   int rows = 0, cols = 0;        // Matrix
+  int height = 1;                // of the subtree rooted here (a leaf is 1)
   Rational value;                // Number
   std::string name;              // Symbol, Word, Text, BaseNumeral digits, Func name
   std::vector<int> args;         // operands, as indices into Expr::nodes

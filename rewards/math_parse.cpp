@@ -198,6 +198,11 @@ class Parser {
   // -- nodes ---------------------------------------------------------------------------------------
   int add(Node node) {
     if (static_cast<int>(out_.nodes.size()) >= limits_.max_nodes) return fail();
+    // Height bounds the recursion of every tree walk; chains without brackets ("a/b/c/...", "5!!!")
+    // deepen the tree without deepening the parse.
+    node.height = 1;
+    for (int a : node.args) node.height = std::max<int>(node.height, out_.at(a).height + 1);
+    if (node.height > limits_.max_height) return fail();
     out_.nodes.push_back(std::move(node));
     return static_cast<int>(out_.nodes.size()) - 1;
   }

@@ -28,8 +28,8 @@
 //     "mph", "day", ...) or any word of 4+ letters separated by a space ("64 square feet" -> 64). Single
 //     letters are never units ("5 m" stays 5m).
 //   - "**" is a power, as in Python (Math-Verify cannot parse it; a model writing x**2 means x^2).
-// Bounded work: inputs over ParseLimits::max_chars, nesting deeper than max_depth and trees over max_nodes
-// are refused (nullopt), never partly parsed. Nothing here throws on any input.
+// Bounded work: inputs over ParseLimits::max_chars, nesting deeper than max_depth, trees over max_nodes or
+// max_height are refused (nullopt), never partly parsed. Nothing here throws on any input.
 #pragma once
 
 #include <optional>
@@ -45,6 +45,7 @@ struct ParseLimits {
   size_t max_chars = 2000;  // MATH-500's longest answer is ~90 characters
   int max_depth = 64;       // nesting of brackets, braces, \frac, \sqrt, unary signs, ...
   int max_nodes = 2000;
+  int max_height = 128;  // of the tree: every walk over it recurses this deep at most
 };
 
 // Parses an answer that has already been through normalize_answer. nullopt if it is not mathematics this

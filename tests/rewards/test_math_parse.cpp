@@ -122,6 +122,17 @@ TEST_CASE("parse_answer enforces its limits", "[math][parse][limits]") {
   small.max_nodes = 100;
   CHECK_FALSE(parse_answer(wide, small));
   CHECK(parse_answer(wide, limits));
+  // Chains deepen the tree without brackets; the height cap keeps every tree walk's recursion bounded.
+  auto chain = [](const std::string& op, int n) {
+    std::string s = "1";
+    for (int k = 0; k < n; ++k) s += op;
+    return s;
+  };
+  CHECK(parse_answer(chain("/2", 100), limits));
+  CHECK_FALSE(parse_answer(chain("/2", 500), limits));
+  CHECK_FALSE(parse_answer(chain("!", 500), limits));
+  CHECK_FALSE(parse_answer(chain("%", 500), limits));
+  CHECK_FALSE(parse_answer(chain("^2", 500), limits));
 }
 
 // Found by fuzzing: a base subscript that is not two plain digits ("52_{.5}") threw from std::stoi.
