@@ -6,7 +6,7 @@ set -euo pipefail
 AHA_CACHE=${AHA_CACHE:-$HOME/.cache/aha}
 TORCH_VERSION=${TORCH_VERSION:-2.11.0}
 packages=(cmake ninja-build ccache g++ nlohmann-json3-dev libre2-dev catch2 libcli11-dev bubblewrap libseccomp-dev
-  libicu-dev zlib1g-dev)
+  libicu-dev zlib1g-dev python3)  # python3: the code reward runs candidate programs with it
 
 missing=()
 for p in "${packages[@]}"; do
