@@ -3,6 +3,7 @@
 //   aha pretrain --config pretrain.json [--set ...] [--dump-corpus N --out FILE]
 //   aha eval     --model DIR --task NAME [--split test] [--samples k] [--problems n] ...
 //   aha info     --model DIR
+//   aha score    --reward SPEC --in cases.jsonl [--out results.jsonl] [--workers N]
 //   aha convert  --model DIR --out DIR [--dtype float32|bfloat16|float16] [--max-shard-size 5GB]
 //   aha generate --model DIR --prompt TEXT [--chat] [--max-new-tokens n] [--temperature t] [--seed s]
 //   aha tokenize --model DIR --text TEXT [--chat] [--no-bos]
@@ -14,6 +15,7 @@
 // Every error is one line on stderr ("aha: error: <file or key>: <what was expected>") and exit code 1.
 #include <CLI/CLI.hpp>
 
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <iostream>
@@ -30,6 +32,7 @@
 #include "policy/chat_template.h"
 #include "policy/checkpoint.h"
 #include "policy/tokenizer_config.h"
+#include "rewards/rubric.h"
 
 namespace {
 
@@ -119,6 +122,110 @@ int cmd_info(const std::string& model_dir) {
       {"tokenizer_vocab", policy.tokenizer->vocab_size()},
   };
   std::cout << info.dump(2) << std::endl;
+  return 0;
+}
+
+// The rubric named by --reward: a built-in rule name, or a JSON file holding a rules array or
+// {"rules": [...]} (the run config's rewards section).
+std::vector<rewards::RuleSpec> reward_spec(const std::string& spec, int workers) {
+  if (std::filesystem::is_regular_file(spec)) {
+    std::ifstream in(spec);
+    nlohmann::json j;
+    try {
+      in >> j;
+    } catch (const std::exception& e) {
+      throw std::invalid_argument(spec + ": invalid JSON: " + e.what());
+    }
+    if (j.is_object() && j.contains("rules")) return rewards::parse_rules(j["rules"], spec + ": rules");
+    return rewards::parse_rules(j, spec);
+  }
+  rewards::RuleSpec rule{spec, 1.0, nullptr};
+  if (spec == "code") rule.options = {{"workers", workers}};
+  try {
+    rewards::make_rule(rule);
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("--reward: ") + e.what() + "; or a rubric JSON file");
+  }
+  return {rule};
+}
+
+// One JSONL case -> the rule input: "completion" (required), "prompt", and "answer" (a string or number);
+// without "answer", the whole line minus "completion" is the ground truth, as the code rule
+// ({"prompt", "test", "entry_point"} or {"tests"}) and countdown ({"numbers", "target"}) read it.
+rewards::RewardInput reward_input(const nlohmann::json& line, const std::string& where) {
+  if (!line.is_object()) throw std::invalid_argument(where + ": expected a JSON object");
+  auto completion = line.find("completion");
+  if (completion == line.end() || !completion->is_string())
+    throw std::invalid_argument(where + ": field 'completion': expected a string");
+  rewards::RewardInput input;
+  input.completion = completion->get<std::string>();
+  if (auto p = line.find("prompt"); p != line.end() && p->is_string()) input.prompt = p->get<std::string>();
+  if (auto a = line.find("answer"); a != line.end()) {
+    if (a->is_string()) input.answer = a->get<std::string>();
+    else if (a->is_number()) input.answer = a->dump();
+    else throw std::invalid_argument(where + ": field 'answer': expected a string or a number");
+  } else {
+    nlohmann::json truth = line;
+    truth.erase("completion");
+    input.answer = truth.dump();
+  }
+  return input;
+}
+
+int cmd_score(const std::string& spec, const std::string& in_file, const std::string& out_file, int workers) {
+  if (workers < 1) throw std::invalid_argument("--workers: expected >= 1, got " + std::to_string(workers));
+  rewards::Rubric rubric(reward_spec(spec, workers));
+  std::ifstream in(in_file);
+  if (!in) throw std::runtime_error(in_file + ": cannot open (expected JSONL cases)");
+  std::vector<rewards::RewardInput> inputs;
+  std::string text;
+  for (int64_t line_no = 1; std::getline(in, text); ++line_no) {
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const std::string where = in_file + ":" + std::to_string(line_no);
+    nlohmann::json line;
+    try {
+      line = nlohmann::json::parse(text);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument(where + ": invalid JSON: " + e.what());
+    }
+    inputs.push_back(reward_input(line, where));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  auto results = rubric.score_batch(inputs, workers);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  std::ofstream out_stream;
+  if (!out_file.empty()) {
+    out_stream.open(out_file);
+    if (!out_stream) throw std::runtime_error(out_file + ": cannot write");
+  }
+  std::ostream& out = out_file.empty() ? std::cout : out_stream;
+  double total = 0;
+  int64_t errors = 0;
+  std::map<std::string, double> rule_sums;
+  for (const auto& r : results) {
+    nlohmann::json line = {{"reward", r.total}, {"rules", nlohmann::json::object()}};
+    for (const auto& [name, score] : r.rules) {
+      line["rules"][name] = score;
+      rule_sums[name] += score;
+    }
+    if (!r.error.empty()) {
+      line["error"] = r.error;
+      ++errors;
+    }
+    out << line.dump() << "\n";
+    total += r.total;
+  }
+  out.flush();
+  const double n = std::max<double>(1, static_cast<double>(results.size()));
+  nlohmann::json summary = {{"cases", results.size()}, {"reward_mean", total / n}, {"errors", errors},
+                            {"seconds", seconds}, {"cases_per_second", results.size() / std::max(seconds, 1e-9)}};
+  for (const auto& [name, sum] : rule_sums) summary["rules"][name] = sum / n;
+  for (const auto& f : rubric.failures())
+    summary["external"][f.rule] = {{"failed_samples", f.stats.failed_samples}, {"timeouts", f.stats.timeouts},
+                                   {"crashes", f.stats.crashes}, {"protocol_errors", f.stats.protocol_errors},
+                                   {"restarts", f.stats.restarts}};
+  std::cerr << summary.dump() << std::endl;
   return 0;
 }
 
@@ -326,6 +433,16 @@ int main(int argc, char** argv) {
   auto* info = app.add_subcommand("info", "architecture, parameter counts, KV bytes per token");
   info->add_option("--model", model_dir, "HF-layout policy directory")->required();
 
+  std::string reward, cases_file;
+  int workers = 1;
+  auto* score = app.add_subcommand("score", "score completions with reward rules (JSONL in, JSONL out)");
+  score->add_option("--reward", reward, "a rule name (math, gsm8k, countdown, code, format, ...) or a rubric JSON file")
+      ->required();
+  score->add_option("--in", cases_file, "JSONL: completion + the fields the rule needs (answer; prompt/test/entry_point; tests; numbers/target)")
+      ->required();
+  score->add_option("--out", out, "JSONL output, one line per input (default: stdout)");
+  score->add_option("--workers", workers, "threads for per-sample rules; sandboxed runs at a time for code");
+
   std::string dtype_name = "float32", max_shard_size = "5GB";
   auto* convert = app.add_subcommand("convert", "rewrite a checkpoint in HF layout (dtype, shards; FP8 dequantised)");
   convert->add_option("--model", model_dir, "HF-layout policy directory")->required();
@@ -370,6 +487,7 @@ int main(int argc, char** argv) {
                       template_name, out);
     if (*info) return cmd_info(model_dir);
     if (*convert) return cmd_convert(model_dir, out, dtype_name, max_shard_size);
+    if (*score) return cmd_score(reward, cases_file, out, workers);
     if (*gen) return cmd_generate(model_dir, prompt, chat, max_new_tokens, temperature, top_p, seed);
     if (*tok) return cmd_tokenize(model_dir, text, chat, no_bos);
     if (*lp) return cmd_logprobs(model_dir, text, ids_csv, in_file, no_bos);

@@ -2,6 +2,7 @@
 #include "grpo/trainer.h"
 
 #include <chrono>
+#include <thread>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -216,7 +217,8 @@ StepLog Trainer::step(int64_t step_index) {
   const auto reward_start = std::chrono::steady_clock::now();
   std::vector<rewards::RewardInput> inputs;
   for (const auto& c : rollout.completions) inputs.push_back({prompts[c.prompt_index], c.text, answers[c.prompt_index]});
-  auto scored = rubric_->score_batch(inputs);
+  // Per-sample rules run on every core; batch rules (plugins, programs) get the batch in one call.
+  auto scored = rubric_->score_batch(inputs, std::max(1u, std::thread::hardware_concurrency()));
   std::vector<float> totals;
   std::map<std::string, double> rule_sums;
   double length_sum = 0;
@@ -238,6 +240,11 @@ StepLog Trainer::step(int64_t step_index) {
   m["reward"] = rewards_N.mean().item<double>();
   m["reward_std"] = rewards_N.std().item<double>();
   for (const auto& [name, sum] : rule_sums) m["rewards/" + name] = sum / n;
+  int64_t reward_errors = 0;
+  for (const auto& r : scored) reward_errors += r.error.empty() ? 0 : 1;
+  if (reward_errors > 0) m["rewards/errors"] = reward_errors;  // rules that threw (a bad ground truth)
+  // Samples that got a rule's fallback score (a crashed plugin, a hung program, a sandbox failure) so far
+  for (const auto& f : rubric_->failures()) m["rewards/" + f.rule + "/failures"] = f.stats.failed_samples;
   m["accuracy"] = rule_sums.count("accuracy") ? rule_sums["accuracy"] / n : 0.0;
   m["format_rate"] = rule_sums.count("format") ? rule_sums["format"] / n : 0.0;
   m["completion_length"] = length_sum / n;

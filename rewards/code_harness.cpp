@@ -131,6 +131,7 @@ bool defines_function(std::string_view code, std::string_view name) {
 }
 
 std::string humaneval_program(std::string_view prompt, std::string_view code, std::string_view entry_point) {
+  if (!prompt.empty() && code.starts_with(prompt)) return std::string(code);  // the completion repeats the prompt
   std::string program(prompt);
   if (defines_function(code, entry_point)) program += '\n';
   program += code;

@@ -33,9 +33,10 @@ std::string extract_code(std::string_view completion, std::string_view entry_poi
 // True when a line of `code` starts with "def <name>(" or "async def <name>(" (top level, any spacing).
 bool defines_function(std::string_view code, std::string_view name);
 
-// The candidate program for a HumanEval row: prompt + code when the code continues the prompt's last
-// function; prompt + "\n" + code when the code defines the entry point itself (the later definition
-// wins, the prompt's imports and helpers stay available).
+// The candidate program for a HumanEval row: the code alone when it starts with the whole prompt (the
+// completion repeats it); prompt + code when the code continues the prompt's last function; prompt + "\n"
+// + code when the code defines the entry point itself (the later definition wins, the prompt's imports and
+// helpers stay available).
 std::string humaneval_program(std::string_view prompt, std::string_view code, std::string_view entry_point);
 
 // stdin/stdout comparison. Lines are split on "\n" ("\r\n" counts as "\n"), trailing spaces and tabs of

@@ -1,10 +1,13 @@
 // Weighted rule composition and its JSON form (see rubric.h).
 #include "rewards/rubric.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <iostream>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 namespace aha::rewards {
 
@@ -26,33 +29,74 @@ Rubric::Rubric(const std::vector<RuleSpec>& specs) : specs_(specs) {
   }
 }
 
-RubricResult Rubric::score(const RewardInput& input) const {
-  RubricResult result;
-  result.rules.reserve(rules_.size());
-  for (size_t i = 0; i < rules_.size(); ++i) {
-    double s = 0.0;
-    try {
-      s = rules_[i]->score(input);
-    } catch (const std::exception& e) {
-      std::cerr << "aha: reward rule '" << specs_[i].name << "' threw (" << e.what() << "); scored 0\n";
-    } catch (...) {
-      std::cerr << "aha: reward rule '" << specs_[i].name << "' threw a non-exception; scored 0\n";
-    }
-    if (!std::isfinite(s)) {
-      std::cerr << "aha: reward rule '" << specs_[i].name << "' returned " << s << "; scored 0\n";
-      s = 0.0;
-    }
-    result.total += specs_[i].weight * s;
-    result.rules.emplace_back(specs_[i].name, s);
+namespace {
+
+// One rule on one input: the score, or 0 with `error` set when it throws or returns a non-finite value.
+double guarded_score(const Rule& rule, const std::string& name, const RewardInput& input, std::string& error) {
+  double s = 0.0;
+  try {
+    s = rule.score(input);
+  } catch (const std::exception& e) {
+    error = name + ": " + e.what();
+  } catch (...) {
+    error = name + ": threw a non-exception";
   }
-  return result;
+  if (error.empty() && !std::isfinite(s)) error = name + ": returned " + std::to_string(s);
+  return error.empty() ? s : 0.0;
 }
 
-std::vector<RubricResult> Rubric::score_batch(const std::vector<RewardInput>& inputs) const {
-  std::vector<RubricResult> results;
-  results.reserve(inputs.size());
-  for (const RewardInput& input : inputs) results.push_back(score(input));
+}  // namespace
+
+RubricResult Rubric::score(const RewardInput& input) const { return score_batch({input}).front(); }
+
+std::vector<RubricResult> Rubric::score_batch(const std::vector<RewardInput>& inputs, int workers) const {
+  const size_t n = inputs.size();
+  std::vector<RubricResult> results(n);
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    const std::string& name = specs_[i].name;
+    std::vector<double> scores(n, 0.0);
+    std::vector<std::string> errors(n);
+    if (const auto* batch = dynamic_cast<const BatchRule*>(rules_[i].get())) {
+      try {
+        scores = batch->score_batch(inputs);
+      } catch (const std::exception& e) {
+        for (auto& err : errors) err = name + ": " + e.what();
+      }
+      for (size_t k = 0; k < n && k < scores.size(); ++k)
+        if (errors[k].empty() && !std::isfinite(scores[k])) errors[k] = name + ": returned " + std::to_string(scores[k]);
+      scores.resize(n, 0.0);
+      for (size_t k = 0; k < n; ++k)
+        if (!errors[k].empty()) scores[k] = 0.0;
+    } else {
+      const size_t threads = std::min<size_t>(std::max(workers, 1), std::max<size_t>(n, 1));
+      std::atomic<size_t> next{0};
+      auto work = [&] {
+        for (size_t k = next++; k < n; k = next++) scores[k] = guarded_score(*rules_[i], name, inputs[k], errors[k]);
+      };
+      std::vector<std::thread> pool;
+      for (size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+      work();
+      for (auto& t : pool) t.join();
+    }
+    for (size_t k = 0; k < n; ++k) {
+      if (!errors[k].empty()) {
+        std::cerr << "aha: reward rule " << errors[k] << "; scored 0\n";
+        if (!results[k].error.empty()) results[k].error += "; ";
+        results[k].error += errors[k];
+      }
+      results[k].total += specs_[i].weight * scores[k];
+      results[k].rules.emplace_back(name, scores[k]);
+    }
+  }
   return results;
+}
+
+std::vector<RuleFailures> Rubric::failures() const {
+  std::vector<RuleFailures> out;
+  for (size_t i = 0; i < rules_.size(); ++i)
+    if (const auto* batch = dynamic_cast<const BatchRule*>(rules_[i].get()))
+      out.push_back({specs_[i].name, batch->stats()});
+  return out;
 }
 
 std::vector<RuleSpec> parse_rules(const nlohmann::json& rules_array, const std::string& where) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <sstream>
 
 #include "policy/safetensors.h"
 #include "policy/tokenizer.h"
@@ -292,4 +293,73 @@ TEST_CASE("aha convert writes bf16 shards that load back as the bf16-rounded wei
   CHECK(bad.code == 1);
   CHECK_THAT(bad.err, Catch::Contains("--max-shard-size") && Catch::Contains("5XB"));
   CHECK_FALSE(std::filesystem::exists(root / "x"));
+}
+
+TEST_CASE("aha score writes one line per case in order with reward and rules and error plus a summary on stderr") {
+  aha::testing::TempDir root_tmp("score");
+  auto root = root_tmp.path;
+  // gsm8k: right, wrong, right with thousands separator; then a row whose ground truth is not a number
+  write(root / "gsm.jsonl",
+        R"({"completion": "3 + 4 = 7. The answer is 7.", "answer": "#### 7"}
+{"completion": "I think it is 8", "answer": "#### 7"}
+
+{"completion": "So she pays $1,000 in total.", "answer": "Total: 1000\n#### 1,000"}
+{"completion": "42", "answer": "no number here"}
+)");
+  auto out = run_aha("score --reward gsm8k --in gsm.jsonl --out results.jsonl", root);
+  REQUIRE(out.code == 0);
+  std::vector<nlohmann::json> results;
+  std::ifstream in(root / "results.jsonl");
+  for (std::string line; std::getline(in, line);) results.push_back(nlohmann::json::parse(line));
+  REQUIRE(results.size() == 4);  // the blank line is skipped
+  CHECK(results[0]["reward"] == 1.0);
+  CHECK(results[0]["rules"]["gsm8k"] == 1.0);
+  CHECK(results[1]["reward"] == 0.0);
+  CHECK(results[2]["reward"] == 1.0);
+  CHECK_FALSE(results[2].contains("error"));
+  CHECK(results[3]["reward"] == 0.0);
+  CHECK_THAT(results[3]["error"].get<std::string>(), Catch::Contains("gsm8k"));
+  auto last_line = out.err.substr(out.err.rfind('\n', out.err.size() - 2) + 1);  // the summary is the last line
+  auto summary = nlohmann::json::parse(last_line);
+  CHECK(summary["cases"] == 4);
+  CHECK(summary["errors"] == 1);
+  CHECK(summary["reward_mean"] == Approx(0.5));
+
+  // a rubric file; countdown reads numbers/target and the code rule prompt/test/entry_point from the line
+  write(root / "rubric.json", R"({"rules": [{"name": "countdown"}, {"name": "format", "weight": 0.5}]})");
+  write(root / "cd.jsonl",
+        R"({"completion": "<think>ok</think> <answer>(3 + 5) * 7 - 2</answer>", "numbers": [3, 5, 7, 2], "target": 54}
+{"completion": "<think>ok</think> <answer>2**3 + 46</answer>", "numbers": [3, 5, 7, 2], "target": 54}
+)");
+  out = run_aha("score --reward rubric.json --in cd.jsonl", root);
+  REQUIRE(out.code == 0);
+  std::istringstream lines_out(out.out);
+  std::string first, second;
+  std::getline(lines_out, first);
+  std::getline(lines_out, second);
+  CHECK(nlohmann::json::parse(first)["rules"]["countdown"] == 1.0);
+  CHECK(nlohmann::json::parse(first)["reward"] == Approx(1.0 + 0.5 * nlohmann::json::parse(first)["rules"]["format"].get<double>()));
+  CHECK(nlohmann::json::parse(second)["rules"]["countdown"] == 0.0);
+
+  write(root / "code.jsonl",
+        R"({"completion": "def add(a, b):\n    return a + b\n", "prompt": "def add(a, b):\n", "test": "def check(candidate):\n    assert candidate(2, 3) == 5\n", "entry_point": "add"}
+{"completion": "def add(a, b):\n    return a - b\n", "prompt": "def add(a, b):\n", "test": "def check(candidate):\n    assert candidate(2, 3) == 5\n", "entry_point": "add"}
+)");
+  out = run_aha("score --reward code --in code.jsonl --workers 2", root);
+  REQUIRE(out.code == 0);
+  std::istringstream code_out(out.out);
+  std::getline(code_out, first);
+  std::getline(code_out, second);
+  CHECK(nlohmann::json::parse(first)["reward"] == 1.0);
+  CHECK(nlohmann::json::parse(second)["reward"] == 0.0);
+
+  // bad input: one-line errors naming the file and line, or the rule and what is known
+  write(root / "bad.jsonl", "{\"completion\": \"x\", \"answer\": \"1\"}\n{\"answer\": \"1\"}\n");
+  out = run_aha("score --reward math --in bad.jsonl", root);
+  CHECK(out.code == 1);
+  CHECK_THAT(out.err, Catch::Contains("bad.jsonl:2") && Catch::Contains("completion"));
+  CHECK(lines(out.err) == 1);
+  out = run_aha("score --reward nope --in gsm.jsonl", root);
+  CHECK(out.code == 1);
+  CHECK_THAT(out.err, Catch::Contains("'nope'") && Catch::Contains("gsm8k"));
 }

@@ -83,5 +83,5 @@ TEST_CASE("rule options: unknown keys, bad values and clashing tags are errors",
                     Contains("must differ"));
   CHECK_THROWS_WITH(make_rule(RuleSpec{"format", 1.0, "<think>"}), Contains("options must be an object"));
   CHECK_THROWS_WITH(make_rule(RuleSpec{"length", 1.0, nullptr}),
-                    Contains("'length'") && Contains("known rules: accuracy, format"));
+                    Contains("'length'") && Contains("known rules: accuracy, aime, code") && Contains("length_range"));
 }
