@@ -67,7 +67,13 @@ void load_state(TransformerImpl& model, const TensorMap& tensors, const std::str
     if (it->second.sizes() != target.sizes())
       throw std::runtime_error(where + ": tensor '" + name + "' has shape " + c10::str(it->second.sizes()) +
                                ", the config expects " + c10::str(target.sizes()));
-    target.copy_(it->second.to(target.scalar_type()));
+    const torch::Tensor& source = it->second;
+    const bool aligned = reinterpret_cast<uintptr_t>(source.data_ptr()) % source.element_size() == 0;
+    if (source.scalar_type() == target.scalar_type() && source.device() == target.device() &&
+        source.is_contiguous() && aligned)
+      target.set_data(source);  // adopt the loaded memory (e.g. copy-on-write file pages): no copy
+    else
+      target.copy_(source.to(target.scalar_type()));
   };
   for (auto& p : model.named_parameters()) assign(p.key(), p.value());
   for (auto& b : model.named_buffers()) assign(b.key(), b.value());

@@ -43,6 +43,8 @@ TensorMap dequantize_fp8_blocks(TensorMap tensors, int64_t block_rows, int64_t b
 
 // Every parameter and persistent buffer under its HF name (CPU, contiguous).
 TensorMap state_tensors(TransformerImpl& model);
+// Parameters and buffers take over the memory of `tensors` of the same dtype (no copy; with a mapped load,
+// the private copy-on-write pages of the file) and copy the rest, converting the dtype.
 void load_state(TransformerImpl& model, const TensorMap& tensors, const std::string& where);
 
 // transformers' old default max_shard_size ("5GB"; v5 raised it to "50GB"). 0 means one file.

@@ -13,11 +13,10 @@ GqaImpl::GqaImpl(const ModelConfig& c)
       n_kv_heads(c.num_key_value_heads),
       head_dim(c.head_dim),
       softmax_scale(c.softmax_scale()) {
-  auto linear = [](int64_t in, int64_t out, bool bias) { return torch::nn::LinearOptions(in, out).bias(bias); };
-  q_proj = register_module("q_proj", torch::nn::Linear(linear(c.hidden_size, n_heads * head_dim, c.qkv_bias)));
-  k_proj = register_module("k_proj", torch::nn::Linear(linear(c.hidden_size, n_kv_heads * head_dim, c.qkv_bias)));
-  v_proj = register_module("v_proj", torch::nn::Linear(linear(c.hidden_size, n_kv_heads * head_dim, c.qkv_bias)));
-  o_proj = register_module("o_proj", torch::nn::Linear(linear(n_heads * head_dim, c.hidden_size, c.o_bias)));
+  q_proj = register_module("q_proj", Linear(c.hidden_size, n_heads * head_dim, c.qkv_bias));
+  k_proj = register_module("k_proj", Linear(c.hidden_size, n_kv_heads * head_dim, c.qkv_bias));
+  v_proj = register_module("v_proj", Linear(c.hidden_size, n_kv_heads * head_dim, c.qkv_bias));
+  o_proj = register_module("o_proj", Linear(n_heads * head_dim, c.hidden_size, c.o_bias));
   if (c.qk_norm) {
     q_norm = register_module("q_norm", RMSNorm(head_dim, c.rms_norm_eps));
     k_norm = register_module("k_norm", RMSNorm(head_dim, c.rms_norm_eps));

@@ -11,10 +11,10 @@
 #pragma once
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
 
 #include "policy/cache_entry.h"
 #include "policy/config.h"
+#include "policy/linear.h"
 #include "policy/rmsnorm.h"
 
 namespace aha::policy {
@@ -33,7 +33,7 @@ struct GqaImpl : torch::nn::Module {
 
   int64_t n_heads, n_kv_heads, head_dim;
   double softmax_scale;
-  torch::nn::Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
+  Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   RMSNorm q_norm{nullptr}, k_norm{nullptr};  // Qwen3 only
 
  private:

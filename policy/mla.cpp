@@ -9,7 +9,6 @@
 namespace aha::policy {
 
 namespace {
-torch::nn::LinearOptions no_bias(int64_t in, int64_t out) { return torch::nn::LinearOptions(in, out).bias(false); }
 // HF builds q_a_layernorm / kv_a_layernorm with the default eps 1e-6 whatever rms_norm_eps says (spec §1.4.1).
 constexpr double kLatentNormEps = 1e-6;
 }  // namespace
@@ -24,17 +23,17 @@ MlaImpl::MlaImpl(const ModelConfig& c)
       softmax_scale(c.softmax_scale()) {
   const int64_t q_out = n_heads * (nope_dim + rope_dim);
   if (q_lora_rank > 0) {
-    q_a_proj = register_module("q_a_proj", torch::nn::Linear(no_bias(c.hidden_size, q_lora_rank)));
+    q_a_proj = register_module("q_a_proj", Linear(c.hidden_size, q_lora_rank));
     q_a_layernorm = register_module("q_a_layernorm", RMSNorm(q_lora_rank, kLatentNormEps));
-    q_b_proj = register_module("q_b_proj", torch::nn::Linear(no_bias(q_lora_rank, q_out)));
+    q_b_proj = register_module("q_b_proj", Linear(q_lora_rank, q_out));
   } else {
-    q_proj = register_module("q_proj", torch::nn::Linear(no_bias(c.hidden_size, q_out)));
+    q_proj = register_module("q_proj", Linear(c.hidden_size, q_out));
   }
   kv_a_proj_with_mqa =
-      register_module("kv_a_proj_with_mqa", torch::nn::Linear(no_bias(c.hidden_size, kv_lora_rank + rope_dim)));
+      register_module("kv_a_proj_with_mqa", Linear(c.hidden_size, kv_lora_rank + rope_dim));
   kv_a_layernorm = register_module("kv_a_layernorm", RMSNorm(kv_lora_rank, kLatentNormEps));
-  kv_b_proj = register_module("kv_b_proj", torch::nn::Linear(no_bias(kv_lora_rank, n_heads * (nope_dim + v_dim))));
-  o_proj = register_module("o_proj", torch::nn::Linear(no_bias(n_heads * v_dim, c.hidden_size)));
+  kv_b_proj = register_module("kv_b_proj", Linear(kv_lora_rank, n_heads * (nope_dim + v_dim)));
+  o_proj = register_module("o_proj", Linear(n_heads * v_dim, c.hidden_size));
 }
 
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor, torch::Tensor> MlaImpl::project(const torch::Tensor& x,

@@ -10,10 +10,10 @@
 #pragma once
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
 
 #include "policy/cache_entry.h"
 #include "policy/config.h"
+#include "policy/linear.h"
 #include "policy/rmsnorm.h"
 
 namespace aha::policy {
@@ -35,9 +35,9 @@ struct MlaImpl : torch::nn::Module {
 
   int64_t n_heads, q_lora_rank, kv_lora_rank, nope_dim, rope_dim, v_dim;
   double softmax_scale;
-  torch::nn::Linear q_a_proj{nullptr}, q_b_proj{nullptr}, q_proj{nullptr};
+  Linear q_a_proj{nullptr}, q_b_proj{nullptr}, q_proj{nullptr};
   RMSNorm q_a_layernorm{nullptr}, kv_a_layernorm{nullptr};
-  torch::nn::Linear kv_a_proj_with_mqa{nullptr}, kv_b_proj{nullptr}, o_proj{nullptr};
+  Linear kv_a_proj_with_mqa{nullptr}, kv_b_proj{nullptr}, o_proj{nullptr};
 
  private:
   // x [B, T, D] -> q_nope [B, T, H, Dn], q_pe [B, T, H, R] (rotated), c_kv [B, T, C], k_pe [B, T, R] (rotated)

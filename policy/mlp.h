@@ -3,24 +3,24 @@
 #pragma once
 
 #include <torch/nn/module.h>
-#include <torch/nn/modules/linear.h>
 #include <torch/nn/functional/activation.h>
+
+#include "policy/linear.h"
 
 namespace aha::policy {
 
 struct MlpImpl : torch::nn::Module {
   MlpImpl(int64_t hidden, int64_t intermediate) {
-    auto linear = [](int64_t in, int64_t out) { return torch::nn::LinearOptions(in, out).bias(false); };
-    gate_proj = register_module("gate_proj", torch::nn::Linear(linear(hidden, intermediate)));
-    up_proj = register_module("up_proj", torch::nn::Linear(linear(hidden, intermediate)));
-    down_proj = register_module("down_proj", torch::nn::Linear(linear(intermediate, hidden)));
+    gate_proj = register_module("gate_proj", Linear(hidden, intermediate));
+    up_proj = register_module("up_proj", Linear(hidden, intermediate));
+    down_proj = register_module("down_proj", Linear(intermediate, hidden));
   }
 
   torch::Tensor forward(const torch::Tensor& x) {
     return down_proj(torch::silu(gate_proj(x)) * up_proj(x));
   }
 
-  torch::nn::Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
+  Linear gate_proj{nullptr}, up_proj{nullptr}, down_proj{nullptr};
 };
 TORCH_MODULE(Mlp);
 

@@ -22,8 +22,8 @@ using TensorMap = std::map<std::string, torch::Tensor>;
 //            file once loaded. Costs a fresh page per 4 kB of tensor (the kernel zeroes and maps each),
 //            several times what the page cache's own copy costs.
 //   kMapped  tensors are views into one private, copy-on-write mmap of the file (writes never reach the
-//            file), kept alive by the tensors themselves: no copy, no fresh memory. For loads whose
-//            tensors are copied into a model at once (load_policy). The file must not be truncated or
+//            file), kept alive by the tensors themselves: no copy, no fresh memory. load_policy uses it,
+//            and the model's parameters adopt these pages (load_state). The file must not be truncated or
 //            rewritten in place while such tensors live (SIGBUS, or values that change with the file);
 //            aha itself only ever replaces checkpoint files by rename. A tensor the file does not align to
 //            its element size is copied into its own memory.

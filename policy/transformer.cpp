@@ -10,13 +10,13 @@ namespace aha::policy {
 TransformerImpl::TransformerImpl(const ModelConfig& config) : config_(config), rope_(Rope::make(config)) {
   config_.validate();
   model = register_module("model", std::make_shared<torch::nn::Module>("Model"));
-  embed_tokens = model->register_module("embed_tokens", torch::nn::Embedding(config.vocab_size, config.hidden_size));
+  embed_tokens = model->register_module("embed_tokens", Embedding(config.vocab_size, config.hidden_size));
   layers = model->register_module("layers", torch::nn::ModuleList());
   for (int64_t l = 0; l < config.num_hidden_layers; ++l) layers->push_back(Block(config, l));
   norm = model->register_module("norm", RMSNorm(config.hidden_size, config.rms_norm_eps));
   if (!config.tie_word_embeddings)
     lm_head = register_module(
-        "lm_head", torch::nn::Linear(torch::nn::LinearOptions(config.hidden_size, config.vocab_size).bias(false)));
+        "lm_head", Linear(config.hidden_size, config.vocab_size));
 }
 
 torch::Tensor TransformerImpl::hidden_states(const torch::Tensor& tokens_BT, const torch::Tensor& positions_BT,

@@ -14,11 +14,10 @@
 
 #include <torch/nn/module.h>
 #include <torch/nn/modules/container/modulelist.h>
-#include <torch/nn/modules/embedding.h>
-#include <torch/nn/modules/linear.h>
 
 #include "policy/block.h"
 #include "policy/config.h"
+#include "policy/linear.h"
 #include "policy/rope.h"
 
 #include <map>
@@ -45,6 +44,7 @@ struct ParameterCounts {
 
 class TransformerImpl : public torch::nn::Module {
  public:
+  // Parameters are allocated but not initialised (policy/linear.h): call init_weights() or load them.
   explicit TransformerImpl(const ModelConfig& config);
 
   // tokens_BT, positions_BT int64 -> final-normed hidden [B, T, D]
@@ -78,10 +78,10 @@ class TransformerImpl : public torch::nn::Module {
   const Rope& rope() const { return rope_; }
 
   std::shared_ptr<torch::nn::Module> model;  // "model.*" in HF names
-  torch::nn::Embedding embed_tokens{nullptr};
+  Embedding embed_tokens{nullptr};
   torch::nn::ModuleList layers{nullptr};
   RMSNorm norm{nullptr};
-  torch::nn::Linear lm_head{nullptr};  // null when tie_word_embeddings
+  Linear lm_head{nullptr};  // null when tie_word_embeddings
   // Multi-token-prediction layers (model.layers.{num_hidden_layers + k}.*) as found in the checkpoint:
   // kept unchanged so checkpoints round-trip; not run (drafting with MTP is a later goal).
   std::map<std::string, torch::Tensor> mtp_tensors;

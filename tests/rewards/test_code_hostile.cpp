@@ -150,7 +150,9 @@ struct Case {
   std::set<CodeOutcome> outcomes;  // what it deserves
 };
 
-CodeOptions hostile_options(const fs::path& work_root) {
+// Each test case gets its own uid (kHostileUid + case_index) so that its "no process of the sandbox uid is
+// left" check is not confused by another case ctest runs at the same time.
+CodeOptions hostile_options(const fs::path& work_root, uint32_t case_index) {
   CodeOptions o;
   o.workers = 1;
   o.sandbox.wall_seconds = kWallSeconds;
@@ -159,7 +161,7 @@ CodeOptions hostile_options(const fs::path& work_root) {
   o.sandbox.output_bytes = 64 << 10;
   o.sandbox.processes = 16;
   o.sandbox.work_root = work_root.string();
-  if (::geteuid() == 0) o.sandbox.uid = o.sandbox.gid = kHostileUid;
+  if (::geteuid() == 0) o.sandbox.uid = o.sandbox.gid = kHostileUid + case_index;
   return o;
 }
 
@@ -268,7 +270,7 @@ void run_suite(const std::string& mode, CodeOptions options) {
     CHECK(seconds < kWallSeconds + 1.5);  // the wall clock plus start-up and reaping under load
     // Nothing outside changed, nothing left behind.
     CHECK(children_of_this_process() == 0);
-    if (root) CHECK(processes_of_uid(kHostileUid) == 0);
+    if (root) CHECK(processes_of_uid(options.sandbox.uid) == 0);
     CHECK(fs::is_empty(work_root));
     for (const fs::path& t : targets) CHECK_FALSE(fs::exists(t));
     CHECK_FALSE(fs::exists(fs::path(AHA_SOURCE_DIR) / ".." / "aha-hostile-escape.txt"));
@@ -289,7 +291,7 @@ void run_suite(const std::string& mode, CodeOptions options) {
 TEST_CASE("hostile programs score 0 and change nothing, with every layer this host allows",
           "[code][hostile]") {
   aha::testing::TempDir work_root("hostile-work");
-  run_suite("all layers", hostile_options(work_root.path));
+  run_suite("all layers", hostile_options(work_root.path, 0));
 }
 
 TEST_CASE("hostile programs score 0 and change nothing at the floor (no namespaces, no Landlock)",
@@ -299,7 +301,7 @@ TEST_CASE("hostile programs score 0 and change nothing at the floor (no namespac
     return;
   }
   aha::testing::TempDir work_root("hostile-work");
-  CodeOptions o = hostile_options(work_root.path);
+  CodeOptions o = hostile_options(work_root.path, 1);
   o.sandbox.namespaces = Want::off;
   o.sandbox.landlock = Want::off;
   o.sandbox.mount_namespace = Want::off;
@@ -313,7 +315,7 @@ TEST_CASE("without seccomp a fork bomb is still capped by RLIMIT_NPROC and kille
     return;
   }
   aha::testing::TempDir work_root("hostile-work");
-  CodeOptions o = hostile_options(work_root.path);
+  CodeOptions o = hostile_options(work_root.path, 2);
   o.sandbox.namespaces = Want::off;
   o.sandbox.landlock = Want::off;
   o.sandbox.mount_namespace = Want::off;
@@ -340,7 +342,7 @@ TEST_CASE("without seccomp a fork bomb is still capped by RLIMIT_NPROC and kille
   CHECK(v.outcome == CodeOutcome::timeout);
   CHECK(seconds < kWallSeconds + 1.5);
   CHECK(orphans < o.sandbox.processes);  // RLIMIT_NPROC held
-  CHECK(processes_of_uid(kHostileUid) == 0);
+  CHECK(processes_of_uid(o.sandbox.uid) == 0);
   CHECK(children_of_this_process() == 0);
   CHECK(fs::is_empty(work_root.path));
 }
