@@ -1103,7 +1103,7 @@ Tokenizer Tokenizer::load_from_string(std::string_view json_text, const std::str
   json root;
   try {
     root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors, and numbers out of range (1e400)
     throw std::runtime_error(loader.file + ": invalid JSON: " + e.what());
   }
   if (!root.is_object()) loader.fail("(root)", "expected a JSON object");
@@ -1133,6 +1133,12 @@ Tokenizer Tokenizer::load_from_string(std::string_view json_text, const std::str
   int64_t max_id = -1;
   for (const auto& [token, id] : impl->vocab) max_id = std::max(max_id, id);
   for (const AddedToken& t : impl->added) max_id = std::max(max_id, t.id);
+  // Ids index dense tables, so a tokenizer whose ids are mostly holes (one token with id 2^31 - 1) would
+  // allocate gigabytes; real vocabularies are dense (a few added tokens past the model vocab at most).
+  const int64_t tokens = static_cast<int64_t>(impl->vocab.size() + impl->added.size());
+  if (max_id >= 2 * tokens + 4096)
+    loader.fail("model.vocab", "token ids are sparse: the largest id is " + std::to_string(max_id) + " for " +
+                                   std::to_string(tokens) + " tokens (expected ids below 2 x tokens + 4096)");
   impl->size = max_id + 1;
   const auto n = static_cast<size_t>(impl->size);
   std::vector<std::string> text(n);

@@ -98,7 +98,7 @@ TokenizerConfig parse_tokenizer_config(std::string_view json_text, const Tokeniz
   json root;
   try {
     root = json::parse(json_text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse errors, and numbers out of range (1e400)
     throw std::runtime_error(file + ": invalid JSON: " + e.what());
   }
   if (!root.is_object()) fail(file, "(root)", "expected a JSON object, got " + short_dump(root));

@@ -175,6 +175,11 @@ TEST_CASE("bad tokenizer files give errors naming file and field", "[tokenizer]"
 
   check(dir.path / "missing.json", "cannot open");
   check(dir.write("truncated.json", "{\"model\": {"), "invalid JSON");
+  // found by the libFuzzer target (tests/fuzz/fuzz_tokenizer.cpp): a number beyond double range escaped as
+  // an nlohmann exception naming no file, and one huge id sized the id tables at gigabytes
+  check(dir.write("huge_number.json", "{\"version\": 1e400}"), "invalid JSON");
+  check(variant("sparse_ids.json", [](json& d) { d["model"]["vocab"]["zz_sparse"] = 2147483647; }),
+        "model.vocab: token ids are sparse: the largest id is 2147483647");
   check(variant("pre_type.json",
                 [](json& d) {
                   d["pre_tokenizer"]["pretokenizers"][0] = {{"type", "Whitespace"}};
