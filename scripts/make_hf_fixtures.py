@@ -115,7 +115,13 @@ def make_v2():
     input_ids = torch.randint(1, 320, (2, 40), generator=g)
     with torch.no_grad():
         logits = model(input_ids).logits.float()
-    save_file({"input_ids": input_ids.contiguous(), "logits": logits.contiguous()},
+        prompt = input_ids[:1, :30].clone()
+        seq = prompt.clone()
+        for _ in range(32):
+            nxt = model(seq).logits[:, -1].argmax(-1, keepdim=True)
+            seq = torch.cat([seq, nxt], dim=1)
+    save_file({"input_ids": input_ids.contiguous(), "logits": logits.contiguous(),
+               "greedy_prompt": prompt.contiguous(), "greedy_tokens": seq[:, 30:].contiguous()},
               os.path.join(out, "expected.safetensors"), metadata={"transformers": transformers.__version__})
     print("wrote", out)
 

@@ -119,7 +119,7 @@ TEST_CASE("FP8 E4M3 weights with 128x128 block scales dequantise exactly as torc
   CHECK_THROWS_WITH(policy::dequantize_fp8_blocks(bad, 128, 128, "f"), Catch::Contains("no 'layer.weight_scale_inv'"));
 }
 
-TEST_CASE("DeepSeek-V2 (q_lora null, softmax router, group_limited_greedy) matches HF transformers") {
+TEST_CASE("DeepSeek-V2 (q_lora null, softmax router, group_limited_greedy) matches HF transformers: logits and 32 greedy tokens") {
   const auto dir = std::filesystem::path(AHA_SOURCE_DIR) / "tests/fixtures/hf_deepseek_v2";
   auto policy = policy::load_policy(dir);
   CHECK(policy.config.scoring_func == "softmax");
@@ -134,4 +134,23 @@ TEST_CASE("DeepSeek-V2 (q_lora null, softmax router, group_limited_greedy) match
   double rel = testing::max_relative_error(logits, ref);
   INFO("max relative error " << rel);
   CHECK(rel <= 1e-4);
+
+  // 32 greedy tokens over the latent cache (absorbed MLA without q_lora) equal HF's
+  auto prompt = expected.at("greedy_prompt")[0];
+  const int64_t T = prompt.size(0);
+  std::vector<policy::CacheEntry> entries;
+  policy::ForwardOptions options;
+  options.latents = &entries;
+  auto h = policy.model->hidden_states(prompt.unsqueeze(0), torch::arange(T, torch::kLong).unsqueeze(0), options);
+  auto cache = rollout::KvCache::allocate(policy.config, 1, T + 32, torch::kFloat);
+  cache.fill_prefix(entries, /*group_size=*/1);
+  auto next_logits = policy.model->logits(h.select(1, T - 1));
+  std::vector<int64_t> tokens;
+  for (int64_t t = 0; t < 32; ++t) {
+    auto next = next_logits.argmax(-1);
+    tokens.push_back(next.item<int64_t>());
+    next_logits = policy.model->decode_logits(next, torch::full({1}, T + t, torch::kLong), cache.first, cache.second);
+  }
+  auto ref_tokens = expected.at("greedy_tokens")[0];
+  CHECK(tokens == std::vector<int64_t>(ref_tokens.data_ptr<int64_t>(), ref_tokens.data_ptr<int64_t>() + 32));
 }
