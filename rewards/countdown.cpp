@@ -1,5 +1,6 @@
 // The Countdown checker (see countdown.h): a strict recursive-descent parser with exact arithmetic.
 #include "rewards/countdown.h"
+#include "rewards/ascii.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -21,9 +22,6 @@ struct Token {
   std::string_view text;
 };
 
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
 
 // Tokens, or a Bad token naming the first thing that is not allowed.
 std::vector<Token> lex(std::string_view s) {

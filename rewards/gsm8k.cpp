@@ -1,5 +1,6 @@
 // The GSM8K checker (see gsm8k.h).
 #include "rewards/gsm8k.h"
+#include "rewards/ascii.h"
 
 #include <stdexcept>
 #include <vector>
@@ -10,9 +11,6 @@
 namespace aha::rewards {
 namespace {
 
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
 
 // The plain decimal numbers in a text ("1,000", "-3.5", ".5"), as exact values.
 std::vector<math::Rational> numbers_in(std::string_view text) {

@@ -1,5 +1,6 @@
 // Final-answer extraction (see math_extract.h).
 #include "rewards/math_extract.h"
+#include "rewards/ascii.h"
 
 #include <algorithm>
 #include <deque>
@@ -8,15 +9,6 @@
 namespace aha::rewards::math {
 namespace {
 
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-bool is_letter(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && is_space(s.front())) s.remove_prefix(1);

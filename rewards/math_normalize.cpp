@@ -1,5 +1,6 @@
 // Answer normalisation: LaTeX noise out, whitespace collapsed (see math_normalize.h).
 #include "rewards/math_normalize.h"
+#include "rewards/ascii.h"
 
 #include <array>
 #include <utility>
@@ -9,15 +10,6 @@ namespace {
 
 constexpr char kThousands = kThousandsSeparator;
 
-bool is_letter(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
 char lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }

@@ -1,5 +1,6 @@
 // The lexer and recursive-descent parser for answers (see math_parse.h for the grammar and choices).
 #include "rewards/math_parse.h"
+#include "rewards/ascii.h"
 
 #include <algorithm>
 #include <array>
@@ -11,12 +12,6 @@ namespace {
 
 constexpr char kThousands = kThousandsSeparator;
 
-bool is_letter(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
 char lower(char c) {
   return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
 }

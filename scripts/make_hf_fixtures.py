@@ -26,6 +26,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "tests", "fixtures", "hf_deepseek_v3")
 
 
+def greedy_tokens(model, prompt, n):
+    """n greedy tokens after prompt [1, T], re-running the full forward each step (no KV cache)."""
+    seq = prompt.clone()
+    with torch.no_grad():
+        for _ in range(n):
+            nxt = model(seq).logits[:, -1].argmax(-1, keepdim=True)
+            seq = torch.cat([seq, nxt], dim=1)
+    return seq[:, prompt.shape[1]:].contiguous()
+
+
 def main():
     torch.manual_seed(0)
     cfg = DeepseekV3Config(
@@ -57,12 +67,8 @@ def main():
     with torch.no_grad():
         logits = model(input_ids).logits.float()
         prompt = input_ids[:1, :70].clone()
-        seq = prompt.clone()
-        for _ in range(32):
-            nxt = model(seq).logits[:, -1].argmax(-1, keepdim=True)
-            seq = torch.cat([seq, nxt], dim=1)
     save_file({"input_ids": input_ids.contiguous(), "logits": logits.contiguous(),
-               "greedy_prompt": prompt.contiguous(), "greedy_tokens": seq[:, 70:].contiguous()},
+               "greedy_prompt": prompt.contiguous(), "greedy_tokens": greedy_tokens(model, prompt, 32)},
               os.path.join(OUT, "expected.safetensors"), metadata={"transformers": transformers.__version__})
     print("wrote", OUT, "with transformers", transformers.__version__)
     print(json.load(open(os.path.join(OUT, "config.json"))).keys())
@@ -116,12 +122,8 @@ def make_v2():
     with torch.no_grad():
         logits = model(input_ids).logits.float()
         prompt = input_ids[:1, :30].clone()
-        seq = prompt.clone()
-        for _ in range(32):
-            nxt = model(seq).logits[:, -1].argmax(-1, keepdim=True)
-            seq = torch.cat([seq, nxt], dim=1)
     save_file({"input_ids": input_ids.contiguous(), "logits": logits.contiguous(),
-               "greedy_prompt": prompt.contiguous(), "greedy_tokens": seq[:, 30:].contiguous()},
+               "greedy_prompt": prompt.contiguous(), "greedy_tokens": greedy_tokens(model, prompt, 32)},
               os.path.join(out, "expected.safetensors"), metadata={"transformers": transformers.__version__})
     print("wrote", out)
 
@@ -147,12 +149,8 @@ def save_gqa_fixture(name, model, seed):
     with torch.no_grad():
         logits = model(input_ids).logits.float()
         prompt = input_ids[:1, :70].clone()
-        seq = prompt.clone()
-        for _ in range(32):
-            nxt = model(seq).logits[:, -1].argmax(-1, keepdim=True)
-            seq = torch.cat([seq, nxt], dim=1)
     save_file({"input_ids": input_ids.contiguous(), "logits": logits.contiguous(),
-               "greedy_prompt": prompt.contiguous(), "greedy_tokens": seq[:, 70:].contiguous()},
+               "greedy_prompt": prompt.contiguous(), "greedy_tokens": greedy_tokens(model, prompt, 32)},
               os.path.join(out, "expected.safetensors"), metadata={"transformers": transformers.__version__})
     print("wrote", out, sorted(os.listdir(out)))
 

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "policy/checkpoint.h"
-#include "rollout/kv_cache.h"
+#include "tests/common/greedy.h"
 #include "tests/common/tiny_model.h"
 
 using namespace aha;
@@ -38,27 +38,9 @@ TEST_CASE("logits match HF transformers DeepseekV3 in fp32 (max rel err <= 1e-4)
 TEST_CASE("32 greedy tokens decoded over the latent cache equal HF's greedy tokens") {
   auto policy = policy::load_policy(kDir);
   auto expected = policy::load_safetensors(kDir / "expected.safetensors");
-  auto prompt = expected.at("greedy_prompt")[0];
-  torch::NoGradGuard no_grad;
-  // Prefill, then absorbed-MLA decode steps over the latent cache, as the rollout engine does (the ids
-  // are fed directly: random ids need not survive a detokenise/retokenise round trip).
-  const auto& c = policy.config;
-  const int64_t T = prompt.size(0), S = T + 32;
-  std::vector<policy::CacheEntry> latents;
-  policy::ForwardOptions options;
-  options.latents = &latents;
-  auto h = policy.model->hidden_states(prompt.unsqueeze(0), torch::arange(T, torch::kLong).unsqueeze(0), options);
-  auto cache = rollout::KvCache::allocate(c, 1, S, torch::kFloat);
-  cache.fill_prefix(latents, /*group_size=*/1);
-  auto logits = policy.model->logits(h.select(1, T - 1));
-  std::vector<int64_t> tokens;
-  for (int64_t t = 0; t < 32; ++t) {
-    auto next = logits.argmax(-1);
-    tokens.push_back(next.item<int64_t>());
-    logits = policy.model->decode_logits(next, torch::full({1}, T + t, torch::kLong), cache.first, cache.second);
-  }
-  auto ref = expected.at("greedy_tokens")[0];
-  CHECK(tokens == std::vector<int64_t>(ref.data_ptr<int64_t>(), ref.data_ptr<int64_t>() + ref.numel()));
+  // prefill, then absorbed-MLA decode steps over the latent cache, as the rollout engine does
+  CHECK(testing::greedy_over_cache(policy, expected.at("greedy_prompt")[0], 32) ==
+        testing::first_ids(expected.at("greedy_tokens"), 32));
 }
 
 TEST_CASE("an HF checkpoint saved by aha loads back with identical tensors, MTP layers included") {
@@ -136,21 +118,6 @@ TEST_CASE("DeepSeek-V2 (q_lora null, softmax router, group_limited_greedy) match
   CHECK(rel <= 1e-4);
 
   // 32 greedy tokens over the latent cache (absorbed MLA without q_lora) equal HF's
-  auto prompt = expected.at("greedy_prompt")[0];
-  const int64_t T = prompt.size(0);
-  std::vector<policy::CacheEntry> entries;
-  policy::ForwardOptions options;
-  options.latents = &entries;
-  auto h = policy.model->hidden_states(prompt.unsqueeze(0), torch::arange(T, torch::kLong).unsqueeze(0), options);
-  auto cache = rollout::KvCache::allocate(policy.config, 1, T + 32, torch::kFloat);
-  cache.fill_prefix(entries, /*group_size=*/1);
-  auto next_logits = policy.model->logits(h.select(1, T - 1));
-  std::vector<int64_t> tokens;
-  for (int64_t t = 0; t < 32; ++t) {
-    auto next = next_logits.argmax(-1);
-    tokens.push_back(next.item<int64_t>());
-    next_logits = policy.model->decode_logits(next, torch::full({1}, T + t, torch::kLong), cache.first, cache.second);
-  }
-  auto ref_tokens = expected.at("greedy_tokens")[0];
-  CHECK(tokens == std::vector<int64_t>(ref_tokens.data_ptr<int64_t>(), ref_tokens.data_ptr<int64_t>() + 32));
+  CHECK(testing::greedy_over_cache(policy, expected.at("greedy_prompt")[0], 32) ==
+        testing::first_ids(expected.at("greedy_tokens"), 32));
 }

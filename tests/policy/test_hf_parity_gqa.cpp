@@ -15,7 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "policy/checkpoint.h"
-#include "rollout/kv_cache.h"
+#include "tests/common/greedy.h"
 #include "tests/common/tiny_model.h"
 
 using namespace aha;
@@ -29,25 +29,6 @@ std::filesystem::path fixture(const std::string& name) {
 torch::Tensor full_logits(policy::TransformerImpl& model, const torch::Tensor& input_ids) {
   auto positions = torch::arange(input_ids.size(1), torch::kLong).expand_as(input_ids);
   return model.logits(model.hidden_states(input_ids, positions));
-}
-
-// Prefill the prompt, then one cached decode step per token, as the rollout engine does.
-std::vector<int64_t> greedy_over_cache(policy::LoadedPolicy& policy, const torch::Tensor& prompt, int64_t n) {
-  const int64_t T = prompt.size(0);
-  std::vector<policy::CacheEntry> entries;
-  policy::ForwardOptions options;
-  options.latents = &entries;
-  auto h = policy.model->hidden_states(prompt.unsqueeze(0), torch::arange(T, torch::kLong).unsqueeze(0), options);
-  auto cache = rollout::KvCache::allocate(policy.config, 1, T + n, torch::kFloat);
-  cache.fill_prefix(entries, /*group_size=*/1);
-  auto logits = policy.model->logits(h.select(1, T - 1));
-  std::vector<int64_t> tokens;
-  for (int64_t t = 0; t < n; ++t) {
-    auto next = logits.argmax(-1);
-    tokens.push_back(next.item<int64_t>());
-    logits = policy.model->decode_logits(next, torch::full({1}, T + t, torch::kLong), cache.first, cache.second);
-  }
-  return tokens;
 }
 
 }  // namespace
@@ -65,9 +46,8 @@ TEST_CASE("Qwen2 Llama Qwen3 and Qwen3-MoE logits and 32 greedy tokens match HF 
     INFO("max relative error " << rel);
     CHECK(rel <= 1e-4);
 
-    auto greedy = greedy_over_cache(policy, expected.at("greedy_prompt")[0], 32);
-    auto ref_tokens = expected.at("greedy_tokens")[0];
-    CHECK(greedy == std::vector<int64_t>(ref_tokens.data_ptr<int64_t>(), ref_tokens.data_ptr<int64_t>() + 32));
+    auto greedy = testing::greedy_over_cache(policy, expected.at("greedy_prompt")[0], 32);
+    CHECK(greedy == testing::first_ids(expected.at("greedy_tokens"), 32));
   }
 }
 
