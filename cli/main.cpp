@@ -15,6 +15,7 @@
 // Every error is one line on stderr ("aha: error: <file or key>: <what was expected>") and exit code 1.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <map>
@@ -128,7 +129,9 @@ int cmd_info(const std::string& model_dir) {
 // The rubric named by --reward: a built-in rule name, or a JSON file holding a rules array or
 // {"rules": [...]} (the run config's rewards section).
 std::vector<rewards::RuleSpec> reward_spec(const std::string& spec, int workers) {
-  if (std::filesystem::is_regular_file(spec)) {
+  const auto known = rewards::known_rules();
+  const bool rule_name = std::find(known.begin(), known.end(), spec) != known.end();
+  if (!rule_name && std::filesystem::is_regular_file(spec)) {  // a rule name wins over a file of that name
     std::ifstream in(spec);
     nlohmann::json j;
     try {
