@@ -24,6 +24,7 @@
 #include "policy/tokenizer.h"
 #include "policy/unicode_nfc.h"
 #include "tests/common/temp_dir.h"
+#include "tests/common/shared_data.h"
 
 namespace {
 
@@ -32,7 +33,8 @@ using aha::policy::Tokenizer;
 using json = nlohmann::json;
 
 const fs::path kFixtures = fs::path(AHA_SOURCE_DIR) / "tests" / "fixtures" / "real_tokenizers";
-const fs::path kSharedData = fs::path(AHA_SHARED_DATA);
+using aha::testing::kSharedData;
+using aha::testing::shared_data_present;
 
 std::string read_maybe_gzip(const fs::path& path) { return aha::policy::read_file_maybe_gzip(path); }
 
@@ -141,16 +143,6 @@ std::string utf8(char32_t cp) {
     out += static_cast<char>(0x80 | (cp & 0x3F));
   }
   return out;
-}
-
-// The texts come from ../shared/data next to the checkout (the project's data, never copied in). A
-// checkout without it cannot run these two cases; say so loudly instead of failing on a missing file.
-// AHA_REQUIRE_SHARED_DATA=1 turns the skip into a failure.
-bool shared_data_present() {
-  if (fs::is_directory(kSharedData)) return true;
-  if (std::getenv("AHA_REQUIRE_SHARED_DATA")) FAIL("shared data missing: " << kSharedData);
-  WARN("SKIPPED: " << kSharedData << " is not there (clone next to shared/ to run this test)");
-  return false;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rewards/gsm8k.h"
+#include "tests/common/shared_data.h"
 
 using namespace aha::rewards;
 using Catch::Matchers::Contains;
@@ -14,14 +15,9 @@ using Catch::Matchers::Contains;
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kSharedData = fs::path(AHA_SHARED_DATA);
+using aha::testing::kSharedData;
+using aha::testing::shared_data_present;
 
-bool shared_data_present() {
-  if (fs::is_directory(kSharedData)) return true;
-  if (std::getenv("AHA_REQUIRE_SHARED_DATA")) FAIL("shared data missing: " << kSharedData);
-  WARN("SKIPPED: " << kSharedData << " is not there (clone next to shared/ to run this test)");
-  return false;
-}
 
 struct Row {
   const char* why;

@@ -17,20 +17,16 @@
 
 #include "rewards/math_equiv.h"
 #include "rewards/math_rule.h"
+#include "tests/common/shared_data.h"
 
 using namespace aha::rewards;
 
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kSharedData = fs::path(AHA_SHARED_DATA);
+using aha::testing::kSharedData;
+using aha::testing::shared_data_present;
 
-bool shared_data_present() {
-  if (fs::is_directory(kSharedData)) return true;
-  if (std::getenv("AHA_REQUIRE_SHARED_DATA")) FAIL("shared data missing: " << kSharedData);
-  WARN("SKIPPED: " << kSharedData << " is not there (clone next to shared/ to run this test)");
-  return false;
-}
 
 std::vector<nlohmann::json> read_jsonl(const fs::path& path) {
   std::ifstream in(path);
