@@ -36,6 +36,28 @@ def greedy_tokens(model, prompt, n):
     return seq[:, prompt.shape[1]:].contiguous()
 
 
+def save_fixture(model, out, data_seed=None, length=80, prompt_len=70, max_shard_size=None):
+    """Writes `model` to `out` as transformers saves it (plus the tiny tokenizer.json, without
+    generation_config.json) and, given data_seed, expected.safetensors: two random `length`-token inputs,
+    their fp32 logits, and 32 greedy tokens after the first `prompt_len` tokens of the first input."""
+    shutil.rmtree(out, ignore_errors=True)
+    kwargs = {"max_shard_size": max_shard_size} if max_shard_size else {}
+    model.save_pretrained(out, safe_serialization=True, **kwargs)
+    shutil.copy(os.path.join(ROOT, "examples", "tiny", "tokenizer.json"), os.path.join(out, "tokenizer.json"))
+    if os.path.exists(os.path.join(out, "generation_config.json")):
+        os.remove(os.path.join(out, "generation_config.json"))
+    if data_seed is None:
+        return
+    g = torch.Generator().manual_seed(data_seed)
+    input_ids = torch.randint(1, 320, (2, length), generator=g)
+    with torch.no_grad():
+        logits = model(input_ids).logits.float()
+    prompt = input_ids[:1, :prompt_len].clone()
+    save_file({"input_ids": input_ids.contiguous(), "logits": logits.contiguous(),
+               "greedy_prompt": prompt.contiguous(), "greedy_tokens": greedy_tokens(model, prompt, 32)},
+              os.path.join(out, "expected.safetensors"), metadata={"transformers": transformers.__version__})
+
+
 def main():
     torch.manual_seed(0)
     cfg = DeepseekV3Config(
@@ -54,22 +76,7 @@ def main():
         for name, module in model.named_modules():
             if hasattr(module, "e_score_correction_bias"):
                 module.e_score_correction_bias.copy_(torch.empty(8).uniform_(-0.15, 0.1))
-    os.makedirs(OUT, exist_ok=True)
-    model.save_pretrained(OUT, safe_serialization=True)
-    shutil.copy(os.path.join(ROOT, "examples", "tiny", "tokenizer.json"), os.path.join(OUT, "tokenizer.json"))
-    for extra in ("generation_config.json",):
-        p = os.path.join(OUT, extra)
-        if os.path.exists(p):
-            os.remove(p)
-
-    g = torch.Generator().manual_seed(1)
-    input_ids = torch.randint(1, 320, (2, 80), generator=g)
-    with torch.no_grad():
-        logits = model(input_ids).logits.float()
-        prompt = input_ids[:1, :70].clone()
-    save_file({"input_ids": input_ids.contiguous(), "logits": logits.contiguous(),
-               "greedy_prompt": prompt.contiguous(), "greedy_tokens": greedy_tokens(model, prompt, 32)},
-              os.path.join(OUT, "expected.safetensors"), metadata={"transformers": transformers.__version__})
+    save_fixture(model, OUT, data_seed=1)
     print("wrote", OUT, "with transformers", transformers.__version__)
     print(json.load(open(os.path.join(OUT, "config.json"))).keys())
 
@@ -89,11 +96,7 @@ def make_fp8_and_sharded():
               os.path.join(fp8_dir, "block_scaled.safetensors"))
     model = DeepseekV3ForCausalLM.from_pretrained(OUT, torch_dtype=torch.float32)
     sharded = OUT + "_sharded"
-    shutil.rmtree(sharded, ignore_errors=True)
-    model.save_pretrained(sharded, safe_serialization=True, max_shard_size="300KB")
-    shutil.copy(os.path.join(OUT, "tokenizer.json"), os.path.join(sharded, "tokenizer.json"))
-    if os.path.exists(os.path.join(sharded, "generation_config.json")):
-        os.remove(os.path.join(sharded, "generation_config.json"))
+    save_fixture(model, sharded, max_shard_size="300KB")
     print("wrote", fp8_dir, "and", sharded, sorted(os.listdir(sharded)))
 
 
@@ -112,19 +115,7 @@ def make_v2():
     cfg._attn_implementation = "eager"
     model = DeepseekV2ForCausalLM(cfg).float().eval()
     out = os.path.join(ROOT, "tests", "fixtures", "hf_deepseek_v2")
-    shutil.rmtree(out, ignore_errors=True)
-    model.save_pretrained(out, safe_serialization=True)
-    shutil.copy(os.path.join(ROOT, "examples", "tiny", "tokenizer.json"), os.path.join(out, "tokenizer.json"))
-    if os.path.exists(os.path.join(out, "generation_config.json")):
-        os.remove(os.path.join(out, "generation_config.json"))
-    g = torch.Generator().manual_seed(4)
-    input_ids = torch.randint(1, 320, (2, 40), generator=g)
-    with torch.no_grad():
-        logits = model(input_ids).logits.float()
-        prompt = input_ids[:1, :30].clone()
-    save_file({"input_ids": input_ids.contiguous(), "logits": logits.contiguous(),
-               "greedy_prompt": prompt.contiguous(), "greedy_tokens": greedy_tokens(model, prompt, 32)},
-              os.path.join(out, "expected.safetensors"), metadata={"transformers": transformers.__version__})
+    save_fixture(model, out, data_seed=4, length=40, prompt_len=30)
     print("wrote", out)
 
 
@@ -139,19 +130,7 @@ def save_gqa_fixture(name, model, seed):
             elif "norm" in pname:
                 p.uniform_(0.5, 1.5)
     out = os.path.join(ROOT, "tests", "fixtures", "hf_" + name)
-    shutil.rmtree(out, ignore_errors=True)
-    model.save_pretrained(out, safe_serialization=True)
-    shutil.copy(os.path.join(ROOT, "examples", "tiny", "tokenizer.json"), os.path.join(out, "tokenizer.json"))
-    if os.path.exists(os.path.join(out, "generation_config.json")):
-        os.remove(os.path.join(out, "generation_config.json"))
-    g = torch.Generator().manual_seed(seed + 1)
-    input_ids = torch.randint(1, 320, (2, 80), generator=g)
-    with torch.no_grad():
-        logits = model(input_ids).logits.float()
-        prompt = input_ids[:1, :70].clone()
-    save_file({"input_ids": input_ids.contiguous(), "logits": logits.contiguous(),
-               "greedy_prompt": prompt.contiguous(), "greedy_tokens": greedy_tokens(model, prompt, 32)},
-              os.path.join(out, "expected.safetensors"), metadata={"transformers": transformers.__version__})
+    save_fixture(model, out, data_seed=seed + 1)
     print("wrote", out, sorted(os.listdir(out)))
 
 
