@@ -128,7 +128,7 @@ int cmd_info(const std::string& model_dir) {
 
 // The rubric named by --reward: a built-in rule name, or a JSON file holding a rules array or
 // {"rules": [...]} (the run config's rewards section).
-std::vector<rewards::RuleSpec> reward_spec(const std::string& spec, int workers) {
+rewards::Rubric make_rubric(const std::string& spec, int workers) {
   const auto known = rewards::known_rules();
   const bool rule_name = std::find(known.begin(), known.end(), spec) != known.end();
   if (!rule_name && std::filesystem::is_regular_file(spec)) {  // a rule name wins over a file of that name
@@ -139,17 +139,16 @@ std::vector<rewards::RuleSpec> reward_spec(const std::string& spec, int workers)
     } catch (const std::exception& e) {
       throw std::invalid_argument(spec + ": invalid JSON: " + e.what());
     }
-    if (j.is_object() && j.contains("rules")) return rewards::parse_rules(j["rules"], spec + ": rules");
-    return rewards::parse_rules(j, spec);
+    if (j.is_object() && j.contains("rules")) return rewards::Rubric(rewards::parse_rules(j["rules"], spec + ": rules"));
+    return rewards::Rubric(rewards::parse_rules(j, spec));
   }
   rewards::RuleSpec rule{spec, 1.0, nullptr};
   if (spec == "code") rule.options = {{"workers", workers}};
   try {
-    rewards::make_rule(rule);
+    return rewards::Rubric({rule});
   } catch (const std::invalid_argument& e) {
     throw std::invalid_argument(std::string("--reward: ") + e.what() + "; or a rubric JSON file");
   }
-  return {rule};
 }
 
 // One JSONL case -> the rule input: "completion" (required), "prompt", and "answer" (a string or number);
@@ -177,7 +176,7 @@ rewards::RewardInput reward_input(const nlohmann::json& line, const std::string&
 
 int cmd_score(const std::string& spec, const std::string& in_file, const std::string& out_file, int workers) {
   if (workers < 1) throw std::invalid_argument("--workers: expected >= 1, got " + std::to_string(workers));
-  rewards::Rubric rubric(reward_spec(spec, workers));
+  const rewards::Rubric rubric = make_rubric(spec, workers);
   std::ifstream in(in_file);
   if (!in) throw std::runtime_error(in_file + ": cannot open (expected JSONL cases)");
   std::vector<rewards::RewardInput> inputs;
