@@ -1,5 +1,6 @@
 // The aha executable: subcommands only parse arguments, wire the libraries together and print.
 //   aha train    --config run.json [--set section.key=value ...] [--overwrite]
+//   aha train    --resume RUN_DIR [--set ...]
 //   aha pretrain --config pretrain.json [--set ...] [--dump-corpus N --out FILE]
 //   aha eval     --model DIR --task NAME [--split test] [--samples k] [--problems n] ...
 //   aha info     --model DIR
@@ -39,12 +40,21 @@ namespace {
 
 using namespace aha;
 
-int cmd_train(const std::string& config_path, const std::vector<std::string>& overrides, bool overwrite) {
-  auto config = grpo::load_run_config(config_path, overrides);
-  grpo::Trainer trainer(config);
-  auto summary = trainer.run(overwrite);
+// A run stopped by SIGINT/SIGTERM exits 128 + signal after its checkpoint, as the signal would have.
+int cmd_train(const std::string& config_path, const std::string& resume_dir, const std::vector<std::string>& overrides,
+              bool overwrite) {
+  if (config_path.empty() == resume_dir.empty())
+    throw std::invalid_argument("aha train: give exactly one of --config FILE (a new run) or --resume RUN_DIR");
+  nlohmann::json summary;
+  if (!resume_dir.empty()) {  // the run's own resolved config; --set still applies (e.g. more train.steps)
+    grpo::Trainer trainer(grpo::load_run_config(std::filesystem::path(resume_dir) / "config.json", overrides));
+    summary = trainer.resume(resume_dir);
+  } else {
+    grpo::Trainer trainer(grpo::load_run_config(config_path, overrides));
+    summary = trainer.run(overwrite);
+  }
   std::cout << summary.dump(2) << std::endl;
-  return 0;
+  return summary.value("interrupted", false) ? 128 + grpo::stop_signal() : 0;
 }
 
 int cmd_pretrain(const std::string& config_path, const std::vector<std::string>& overrides, int64_t dump_count,
@@ -409,7 +419,9 @@ int main(int argc, char** argv) {
   double temperature = 1.0, top_p = 1.0;
 
   auto* train = app.add_subcommand("train", "GRPO training from a run config");
-  train->add_option("--config", config_path, "run config JSON")->required();
+  std::string resume_dir;
+  train->add_option("--config", config_path, "run config JSON (a new run)");
+  train->add_option("--resume", resume_dir, "continue RUN_DIR from its latest checkpoint");
   train->add_option("--set", overrides, "override: section.key=value (repeatable)");
   train->add_flag("--overwrite", overwrite, "replace an existing run directory of the same name");
 
@@ -482,7 +494,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   try {
-    if (*train) return cmd_train(config_path, overrides, overwrite);
+    if (*train) return cmd_train(config_path, resume_dir, overrides, overwrite);
     if (*pre) return cmd_pretrain(config_path, overrides, dump_count, out);
     if (*eval)
       return cmd_eval(model_dir, task_name, split, samples, problems_n, seed, temperature, top_p, max_new_tokens,

@@ -1,4 +1,4 @@
-// Group-relative advantages (DeepSeekMath §4.1.2): A_i = (r_i − mean_g) / (std_g + eps), or r_i − mean_g.
+// Group-relative advantages (DeepSeekMath §4.1.2): A_i = (r_i − mean_g) / (std + eps), or r_i − mean_g.
 // Computed in float64 so that a zero-spread group is detected exactly and tiny spreads are not rounded away;
 // returned as float32, the dtype the loss consumes.
 #include "grpo/advantage.h"
@@ -10,7 +10,26 @@
 
 namespace aha::grpo {
 
-AdvantageResult group_advantages(const torch::Tensor& rewards_N, int64_t group_size, bool scale_by_std,
+ScaleRewards parse_scale_rewards(const std::string& name) {
+  if (name == "group") return ScaleRewards::Group;
+  if (name == "batch") return ScaleRewards::Batch;
+  if (name == "none") return ScaleRewards::None;
+  throw std::invalid_argument("unknown scale_rewards \"" + name + "\"; allowed: group, batch, none");
+}
+
+std::string to_string(ScaleRewards scale) {
+  switch (scale) {
+    case ScaleRewards::Group:
+      return "group";
+    case ScaleRewards::Batch:
+      return "batch";
+    case ScaleRewards::None:
+      return "none";
+  }
+  throw std::logic_error("to_string: unhandled ScaleRewards");
+}
+
+AdvantageResult group_advantages(const torch::Tensor& rewards_N, int64_t group_size, ScaleRewards scale,
                                  double eps) {
   if (!rewards_N.defined() || rewards_N.dim() != 1)
     throw std::invalid_argument("group_advantages: rewards must be a 1-D tensor [N]; got " +
@@ -34,9 +53,11 @@ AdvantageResult group_advantages(const torch::Tensor& rewards_N, int64_t group_s
                                        std::get<0>(r_PG.min(/*dim=*/1, /*keepdim=*/true));
 
   torch::Tensor advantages_PG = r_PG - mean_P1;
-  if (scale_by_std && group_size > 1) {  // G == 1: no std (n − 1 = 0); every such group is zero-spread
+  if (scale == ScaleRewards::Group && group_size > 1) {  // G == 1: no std (n − 1 = 0); all zero-spread
     const torch::Tensor std_P1 = r_PG.std(/*dim=*/1, /*unbiased=*/true, /*keepdim=*/true);
     advantages_PG = advantages_PG / (std_P1 + eps);
+  } else if (scale == ScaleRewards::Batch && N > 1) {
+    advantages_PG = advantages_PG / (r_PG.std(/*unbiased=*/true) + eps);
   }
   advantages_PG = torch::where(zero_spread_P1, torch::zeros_like(advantages_PG), advantages_PG);
 

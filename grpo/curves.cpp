@@ -24,7 +24,7 @@ struct Panel {
 const Panel kPanels[] = {
     {"reward", "reward", "#1f77b4"},
     {"accuracy", "accuracy", "#2ca02c", nullptr, nullptr, "eval/pass@1", true},
-    {"response length", "completion_length", "#ff7f0e", "completion_length/min", "completion_length/max"},
+    {"response length", "completions/mean_length", "#ff7f0e", "completions/min_length", "completions/max_length"},
     {"KL", "kl", "#d62728"},
     {"entropy", "entropy", "#9467bd"},
     {"format rate", "format_rate", "#8c564b", nullptr, nullptr, nullptr, true},

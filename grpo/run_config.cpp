@@ -34,6 +34,37 @@ nlohmann::json read_json_file(const std::filesystem::path& file) {
   }
 }
 
+std::vector<std::string> grpo_presets() { return {"grpo", "dapo", "dr_grpo"}; }
+
+void apply_grpo_preset(GrpoSection& g, int64_t max_new_tokens) {
+  PolicyLossConfig& loss = g.loss;
+  loss.kl_estimator = KlEstimator::K3;
+  loss.kl_in_loss = true;
+  loss.clip_low = 0.2;
+  loss.clip_high = 0.2;
+  loss.sum_norm = static_cast<double>(max_new_tokens);
+  if (g.preset == "grpo") {
+    g.scale_rewards = ScaleRewards::Group;
+    loss.aggregation = Aggregation::SeqMeanTokenMean;
+    loss.beta = 0.001;
+  } else if (g.preset == "dapo") {
+    g.scale_rewards = ScaleRewards::Group;
+    loss.aggregation = Aggregation::TokenMean;
+    loss.beta = 0.0;
+    loss.clip_high = 0.28;
+    g.dynamic_sampling = true;
+    g.overlong_buffer = max_new_tokens / 4;
+  } else if (g.preset == "dr_grpo") {
+    g.scale_rewards = ScaleRewards::None;
+    loss.aggregation = Aggregation::SeqMeanTokenSumNorm;
+    loss.beta = 0.0;
+  } else {
+    std::string list;
+    for (const auto& p : grpo_presets()) list += (list.empty() ? "" : ", ") + p;
+    throw std::invalid_argument("unknown preset \"" + g.preset + "\"; allowed: " + list);
+  }
+}
+
 RunConfig run_config_from_json(const nlohmann::json& j, const std::string& where) {
   RunConfig c;
   nlohmann::json model = nlohmann::json::object(), data = model, rollout = model, rewards_j = model, grpo = model,
@@ -53,6 +84,7 @@ RunConfig run_config_from_json(const nlohmann::json& j, const std::string& where
       .field("template", c.data.template_name)
       .field("seed", c.data.seed)
       .field("eval_seed", c.data.eval_seed)
+      .field("train_size", c.data.train_size)
       .finish();
   JsonFields(rollout, where + ": rollout")
       .field("prompts_per_step", c.rollout.prompts_per_step)
@@ -67,26 +99,60 @@ RunConfig run_config_from_json(const nlohmann::json& j, const std::string& where
   nlohmann::json rules = nlohmann::json::array({{{"name", "accuracy"}, {"weight", 1.0}}});
   JsonFields(rewards_j, where + ": rewards").field("rules", rules).finish();
   c.rewards = rewards::parse_rules(rules, where + ": rewards.rules");
-  std::string aggregation = to_string(c.grpo.loss.aggregation);
+  if (auto it = grpo.find("preset"); it != grpo.end()) {
+    if (!it->is_string()) throw std::invalid_argument(where + ": grpo.preset: expected a string, got " + it->dump());
+    c.grpo.preset = it->get<std::string>();
+  }
+  try {
+    apply_grpo_preset(c.grpo, c.rollout.max_new_tokens);
+  } catch (const std::exception& e) {
+    throw std::invalid_argument(where + ": grpo.preset: " + e.what());
+  }
+  std::string aggregation = to_string(c.grpo.loss.aggregation), ratio_level = to_string(c.grpo.loss.ratio_level),
+              kl_estimator = to_string(c.grpo.loss.kl_estimator), scale_rewards = to_string(c.grpo.scale_rewards),
+              kl_placement = c.grpo.loss.kl_in_loss ? "loss" : "reward";
   JsonFields(grpo, where + ": grpo")
+      .field("preset", c.grpo.preset)
       .field("beta", c.grpo.loss.beta)
+      .field("kl_estimator", kl_estimator)
+      .field("kl_placement", kl_placement)
       .field("clip_low", c.grpo.loss.clip_low)
       .field("clip_high", c.grpo.loss.clip_high)
+      .field("dual_clip", c.grpo.loss.dual_clip)
+      .field("ratio_level", ratio_level)
+      .field("entropy_coef", c.grpo.loss.entropy_coef)
+      .field("tis_cap", c.grpo.loss.tis_cap)
       .field("max_log_ratio", c.grpo.loss.max_log_ratio)
       .field("aggregation", aggregation)
       .field("sum_norm", c.grpo.loss.sum_norm)
-      .field("scale_by_std", c.grpo.scale_by_std)
+      .field("scale_rewards", scale_rewards)
       .field("advantage_eps", c.grpo.advantage_eps)
       .field("mu", c.grpo.mu)
       .field("minibatches", c.grpo.minibatches)
+      .field("micro_batch_size", c.grpo.micro_batch_size)
+      .field("recompute_old_logprobs", c.grpo.recompute_old_logprobs)
+      .field("dynamic_sampling", c.grpo.dynamic_sampling)
+      .field("max_sampling_rounds", c.grpo.max_sampling_rounds)
+      .field("overlong_buffer", c.grpo.overlong_buffer)
+      .field("overlong_penalty", c.grpo.overlong_penalty)
+      .field("ref_refresh_steps", c.grpo.ref_refresh_steps)
       .field("router_replay", c.grpo.router_replay)
       .field("bias_update_gamma", c.grpo.bias_update_gamma)
       .finish();
-  try {
-    c.grpo.loss.aggregation = parse_aggregation(aggregation);
-  } catch (const std::exception& e) {
-    throw std::invalid_argument(where + ": grpo.aggregation: " + e.what());
-  }
+  const auto parse_enum_field = [&](const char* key, auto parse, const std::string& text) {
+    try {
+      return parse(text);
+    } catch (const std::exception& e) {
+      throw std::invalid_argument(where + ": grpo." + key + ": " + e.what());
+    }
+  };
+  c.grpo.loss.aggregation = parse_enum_field("aggregation", parse_aggregation, aggregation);
+  c.grpo.loss.ratio_level = parse_enum_field("ratio_level", parse_ratio_level, ratio_level);
+  c.grpo.loss.kl_estimator = parse_enum_field("kl_estimator", parse_kl_estimator, kl_estimator);
+  c.grpo.scale_rewards = parse_enum_field("scale_rewards", parse_scale_rewards, scale_rewards);
+  if (kl_placement != "loss" && kl_placement != "reward")
+    throw std::invalid_argument(where + ": grpo.kl_placement: \"" + kl_placement + "\"; allowed: loss, reward");
+  c.grpo.loss.kl_in_loss = kl_placement == "loss";
   JsonFields(train, where + ": train")
       .field("run_name", c.train.run_name)
       .field("output_dir", c.train.output_dir)
@@ -104,7 +170,11 @@ RunConfig run_config_from_json(const nlohmann::json& j, const std::string& where
       .field("eval_samples", c.train.eval_samples)
       .field("eval_temperature", c.train.eval_temperature)
       .field("eval_top_p", c.train.eval_top_p)
+      .field("eval_every", c.train.eval_every)
       .field("threads", c.train.threads)
+      .field("save_every", c.train.save_every)
+      .field("keep_checkpoints", c.train.keep_checkpoints)
+      .field("max_bad_steps", c.train.max_bad_steps)
       .finish();
   try {
     c.validate();
@@ -132,6 +202,15 @@ void RunConfig::validate() const {
   const int64_t batch = rollout.prompts_per_step * rollout.group_size;
   require(batch % grpo.minibatches == 0, "grpo.minibatches: must divide prompts_per_step * group_size = " +
                                              std::to_string(batch));
+  require(grpo.micro_batch_size >= 0, "grpo.micro_batch_size: must be >= 0 (0: one forward per minibatch)");
+  require(grpo.max_sampling_rounds >= 1, "grpo.max_sampling_rounds: must be >= 1");
+  require(grpo.overlong_buffer >= 0 && grpo.overlong_buffer <= rollout.max_new_tokens,
+          "grpo.overlong_buffer: must be in [0, rollout.max_new_tokens]");
+  require(grpo.overlong_penalty >= 0, "grpo.overlong_penalty: must be >= 0");
+  require(grpo.ref_refresh_steps >= 0, "grpo.ref_refresh_steps: must be >= 0 (0: never)");
+  require(grpo.loss.tis_cap == 0 || grpo.recompute_old_logprobs,
+          "grpo.tis_cap: needs grpo.recompute_old_logprobs = true (the IS weight compares the trainer's pi_old "
+          "with the rollout's log-probs)");
   require(!grpo.router_replay || rollout.record_routes,
           "grpo.router_replay: needs rollout.record_routes = true (replay uses the routes the rollout recorded)");
   require(grpo.bias_update_gamma >= 0, "grpo.bias_update_gamma: must be >= 0");
@@ -143,6 +222,11 @@ void RunConfig::validate() const {
   require(train.eval_problems >= 0, "train.eval_problems: must be >= 0");
   require(train.eval_samples >= 1, "train.eval_samples: must be >= 1");
   require(train.eval_temperature >= 0, "train.eval_temperature: must be >= 0");
+  require(train.eval_every >= 0, "train.eval_every: must be >= 0");
+  require(train.save_every >= 0, "train.save_every: must be >= 0 (0: only on SIGINT/SIGTERM)");
+  require(train.keep_checkpoints >= 1, "train.keep_checkpoints: must be >= 1");
+  require(train.max_bad_steps >= 1, "train.max_bad_steps: must be >= 1");
+  require(data.train_size >= 0, "data.train_size: must be >= 0 (0: a fresh problem every draw)");
   require(!train.run_name.empty() && train.run_name.find('/') == std::string::npos,
           "train.run_name: must be a non-empty name without '/'");
 }
@@ -154,17 +238,24 @@ nlohmann::json RunConfig::to_json() const {
       {"model", {{"path", model.path}, {"device", model.device}}},
       {"data",
        {{"task", data.task}, {"options", data.options}, {"template", data.template_name}, {"seed", data.seed},
-        {"eval_seed", data.eval_seed}}},
+        {"eval_seed", data.eval_seed}, {"train_size", data.train_size}}},
       {"rollout",
        {{"prompts_per_step", rollout.prompts_per_step}, {"group_size", rollout.group_size},
         {"max_new_tokens", rollout.max_new_tokens}, {"temperature", rollout.temperature}, {"top_p", rollout.top_p},
         {"top_k", rollout.top_k}, {"stop", rollout.stop}, {"record_routes", rollout.record_routes}}},
       {"rewards", {{"rules", rules}}},
       {"grpo",
-       {{"beta", grpo.loss.beta}, {"clip_low", grpo.loss.clip_low}, {"clip_high", grpo.loss.clip_high},
-        {"max_log_ratio", grpo.loss.max_log_ratio}, {"aggregation", to_string(grpo.loss.aggregation)},
-        {"sum_norm", grpo.loss.sum_norm}, {"scale_by_std", grpo.scale_by_std},
-        {"advantage_eps", grpo.advantage_eps}, {"mu", grpo.mu}, {"minibatches", grpo.minibatches},
+       {{"preset", grpo.preset}, {"beta", grpo.loss.beta}, {"kl_estimator", to_string(grpo.loss.kl_estimator)},
+        {"kl_placement", grpo.loss.kl_in_loss ? "loss" : "reward"}, {"clip_low", grpo.loss.clip_low},
+        {"clip_high", grpo.loss.clip_high}, {"dual_clip", grpo.loss.dual_clip},
+        {"ratio_level", to_string(grpo.loss.ratio_level)}, {"entropy_coef", grpo.loss.entropy_coef},
+        {"tis_cap", grpo.loss.tis_cap}, {"max_log_ratio", grpo.loss.max_log_ratio},
+        {"aggregation", to_string(grpo.loss.aggregation)}, {"sum_norm", grpo.loss.sum_norm},
+        {"scale_rewards", to_string(grpo.scale_rewards)}, {"advantage_eps", grpo.advantage_eps},
+        {"mu", grpo.mu}, {"minibatches", grpo.minibatches}, {"micro_batch_size", grpo.micro_batch_size},
+        {"recompute_old_logprobs", grpo.recompute_old_logprobs}, {"dynamic_sampling", grpo.dynamic_sampling},
+        {"max_sampling_rounds", grpo.max_sampling_rounds}, {"overlong_buffer", grpo.overlong_buffer},
+        {"overlong_penalty", grpo.overlong_penalty}, {"ref_refresh_steps", grpo.ref_refresh_steps},
         {"router_replay", grpo.router_replay}, {"bias_update_gamma", grpo.bias_update_gamma}}},
       {"train",
        {{"run_name", train.run_name}, {"output_dir", train.output_dir}, {"steps", train.steps}, {"lr", train.lr},
@@ -173,7 +264,8 @@ nlohmann::json RunConfig::to_json() const {
         {"max_grad_norm", train.max_grad_norm}, {"seed", train.seed}, {"samples_per_step", train.samples_per_step},
         {"eval_problems", train.eval_problems}, {"eval_samples", train.eval_samples},
         {"eval_temperature", train.eval_temperature}, {"eval_top_p", train.eval_top_p},
-        {"threads", train.threads}}},
+        {"eval_every", train.eval_every}, {"threads", train.threads}, {"save_every", train.save_every},
+        {"keep_checkpoints", train.keep_checkpoints}, {"max_bad_steps", train.max_bad_steps}}},
   };
 }
 

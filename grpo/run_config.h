@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/task.h"
+#include "grpo/advantage.h"
 #include "grpo/loss.h"
 #include "rewards/rule.h"
 #include "rollout/engine.h"
@@ -25,8 +26,9 @@ struct DataSection {
   std::string task = "arith";
   nlohmann::json options = nlohmann::json::object();  // task options
   std::string template_name = "compact";             // preset name or literal text with {question}
-  uint64_t seed = 1;                                  // train problem order
+  uint64_t seed = 1;                                  // train problems and their order in every epoch
   uint64_t eval_seed = 2;                             // held-out problems
+  int64_t train_size = 0;  // problems in one epoch, reshuffled each epoch; 0: a fresh problem every draw
 };
 
 struct RolloutSection {
@@ -40,15 +42,33 @@ struct RolloutSection {
   bool record_routes = false;
 };
 
+// Presets set several GrpoSection fields together (README "The GRPO family"); any field set in the
+// config wins over its preset value.
+//   grpo     DeepSeekMath / R1: group std scaling, seq-mean-token-mean, k3 KL in the loss (beta 0.001)
+//   dapo     clip 0.2 / 0.28, token-mean, no KL, dynamic sampling, soft overlong penalty (buffer L/4)
+//   dr_grpo  no std scaling, seq-mean-token-sum-norm (sum_norm = max_new_tokens), no KL
+std::vector<std::string> grpo_presets();
+
 struct GrpoSection {
+  std::string preset = "grpo";
   PolicyLossConfig loss;
-  bool scale_by_std = true;
+  ScaleRewards scale_rewards = ScaleRewards::Group;
   double advantage_eps = 1e-4;
-  int64_t mu = 1;           // passes over each rollout batch
-  int64_t minibatches = 1;  // optimizer steps per pass
+  int64_t mu = 1;                 // passes over each rollout batch
+  int64_t minibatches = 1;        // optimizer steps per pass
+  int64_t micro_batch_size = 0;   // sequences per forward/backward (gradient accumulation); 0: a whole minibatch
+  bool recompute_old_logprobs = false;  // π_old from a trainer forward before the first update (TIS needs it)
+  bool dynamic_sampling = false;  // DAPO: keep only groups with reward spread, draw more prompts to refill
+  int64_t max_sampling_rounds = 4;  // rollouts per step at most when dynamic_sampling
+  int64_t overlong_buffer = 0;      // soft overlong penalty over the last L_cache tokens; 0 off
+  double overlong_penalty = 1.0;    // the penalty at max_new_tokens (DAPO's factor)
+  int64_t ref_refresh_steps = 0;    // copy the policy into the reference every N steps; 0 never
   bool router_replay = false;
   double bias_update_gamma = 0.001;  // auxiliary-loss-free balancing speed γ; 0 disables
 };
+
+// Sets the preset's fields (g.preset names it; unknown -> std::invalid_argument listing the presets).
+void apply_grpo_preset(GrpoSection& g, int64_t max_new_tokens);
 
 struct TrainSection {
   std::string run_name = "run";
@@ -66,7 +86,11 @@ struct TrainSection {
   int64_t eval_samples = 4;
   double eval_temperature = 1.0;
   double eval_top_p = 1.0;
+  int64_t eval_every = 0;  // held-out eval every N steps (eval/* metrics); 0: only before and after
   int64_t threads = 0;  // torch intra-op threads; 0 = library default
+  int64_t save_every = 0;        // checkpoint every N steps (and on SIGINT/SIGTERM); 0: only on signals
+  int64_t keep_checkpoints = 3;  // newest K checkpoints kept
+  int64_t max_bad_steps = 3;     // K consecutive steps with a skipped non-finite update stop the run
 };
 
 struct RunConfig {

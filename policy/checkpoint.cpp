@@ -278,7 +278,7 @@ void publish_directory(const fs::path& tmp_dir, const fs::path& final_dir) {
 
 void save_policy(TransformerImpl& model, const fs::path& tokenizer_json, const fs::path& dir,
                  const std::vector<std::pair<std::string, std::string>>& extra_files,
-                 uint64_t max_shard_bytes) {
+                 uint64_t max_shard_bytes, const std::function<void(const fs::path& tmp_dir)>& before_publish) {
   fs::path tmp = dir;
   tmp += ".tmp-" + std::to_string(::getpid());
   fs::remove_all(tmp);
@@ -300,6 +300,7 @@ void save_policy(TransformerImpl& model, const fs::path& tokenizer_json, const f
     if (fs::exists(sidecar)) fs::copy_file(sidecar, tmp / name);
   }
   for (const auto& [name, bytes] : extra_files) write_file(tmp / name, bytes);
+  if (before_publish) before_publish(tmp);
   publish_directory(tmp, dir);
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 
 #include "policy/config.h"
@@ -63,10 +64,12 @@ void save_checkpoint_tensors(const std::filesystem::path& dir, const TensorMap& 
 // tokenizer_json)} atomically, plus tokenizer_config.json, special_tokens_map.json and
 // generation_config.json when they sit next to tokenizer_json. config.json never has quantization_config.
 // extra_files: further (name, bytes) pairs to place in the directory (trainer state, etc.).
+// before_publish (optional) runs once everything is written to the temporary directory, before the rename.
 void save_policy(TransformerImpl& model, const std::filesystem::path& tokenizer_json,
                  const std::filesystem::path& dir,
                  const std::vector<std::pair<std::string, std::string>>& extra_files = {},
-                 uint64_t max_shard_bytes = kDefaultMaxShardBytes);
+                 uint64_t max_shard_bytes = kDefaultMaxShardBytes,
+                 const std::function<void(const std::filesystem::path& tmp_dir)>& before_publish = {});
 
 // Atomic directory publish: fsync every file in tmp_dir, then rename it to final_dir (replacing an existing
 // one).

@@ -5,6 +5,8 @@
 
 #include "kernels/token_logprobs.h"
 
+#include <optional>
+
 namespace aha::policy {
 
 TransformerImpl::TransformerImpl(const ModelConfig& config) : config_(config), rope_(Rope::make(config)) {
@@ -70,16 +72,25 @@ torch::Tensor TransformerImpl::decode_logits(const torch::Tensor& tokens_B, cons
 }
 
 torch::Tensor TransformerImpl::token_logprobs(const torch::Tensor& hidden_BTD, const torch::Tensor& targets_BT,
-                                              double temperature, int64_t chunk_rows) {
+                                              double temperature, int64_t chunk_rows, torch::Tensor* entropy_BT,
+                                              bool entropy_grad) {
   auto hidden_ND = hidden_BTD.reshape({-1, hidden_BTD.size(-1)});
   auto targets_N = targets_BT.reshape({-1});
-  std::vector<torch::Tensor> pieces;
+  std::vector<torch::Tensor> pieces, entropies;
   for (int64_t start = 0; start < hidden_ND.size(0); start += chunk_rows) {
     int64_t len = std::min(chunk_rows, hidden_ND.size(0) - start);
     auto logits_NV = logits(hidden_ND.narrow(0, start, len)).to(torch::kFloat);
     if (temperature != 1.0) logits_NV = logits_NV / temperature;
     pieces.push_back(kernels::token_logprobs(logits_NV, targets_N.narrow(0, start, len)));
+    if (entropy_BT) {
+      std::optional<torch::NoGradGuard> no_grad;
+      if (!entropy_grad) no_grad.emplace();
+      const auto source = entropy_grad ? logits_NV : logits_NV.detach();
+      const auto log_p = torch::log_softmax(source, /*dim=*/-1);
+      entropies.push_back(-(log_p.exp() * log_p).sum(/*dim=*/-1));
+    }
   }
+  if (entropy_BT) *entropy_BT = torch::cat(entropies).view(targets_BT.sizes());
   return torch::cat(pieces).view(targets_BT.sizes());
 }
 

@@ -59,8 +59,11 @@ class TransformerImpl : public torch::nn::Module {
                               torch::Tensor& cache_first, torch::Tensor& cache_second, RouteTrace* record = nullptr);
 
   // log p(targets_BT[b, t] | hidden_BTD[b, t]) under softmax(logits / temperature) -> [B, T] float32.
+  // entropy_BT (optional) receives H = −Σ_v p_v log p_v of the same distribution, [B, T] float32; it
+  // carries a gradient only when entropy_grad (an entropy bonus), else it is computed without a graph.
   torch::Tensor token_logprobs(const torch::Tensor& hidden_BTD, const torch::Tensor& targets_BT,
-                               double temperature, int64_t chunk_rows = 2048);
+                               double temperature, int64_t chunk_rows = 2048, torch::Tensor* entropy_BT = nullptr,
+                               bool entropy_grad = false);
 
   // Normal(0, initializer_range) for matrices, ones for norms, zero router biases; deterministic in seed.
   void init_weights(uint64_t seed);
