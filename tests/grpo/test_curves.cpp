@@ -212,9 +212,9 @@ std::vector<json> demo_rows(int steps) {
     rows.push_back({{"step", step},
                     {"reward", 0.5 + t},
                     {"accuracy", 0.3 + 0.5 * t},
-                    {"completion_length", 30 + 20 * t},
-                    {"completion_length/min", 10 + 10 * t},
-                    {"completion_length/max", 60 + 30 * t},
+                    {"completions/mean_length", 30 + 20 * t},
+                    {"completions/min_length", 10 + 10 * t},
+                    {"completions/max_length", 60 + 30 * t},
                     {"lr", 1e-5}});
   }
   rows.push_back({{"step", 0}, {"eval/pass@1", 0.35}});
