@@ -101,3 +101,70 @@ TEST_CASE("run config errors name the key and what is allowed") {
   CHECK(parsed.grpo.loss.beta == 0.5);
   CHECK(parsed.train.run_name == "abc");
 }
+
+// Gradient accumulation: one optimizer step split into micro-batches of 1 or 3 sequences, each normalised
+// by the whole minibatch, gives the unsplit step's loss and gradient (its norm, before clipping) up to
+// float32 summation order, for each aggregation. A micro-batch normalised by its own size would change
+// both by a factor of up to 8 here. (Weights after AdamW are not compared: Adam's first update is
+// g/|g|-like, so it turns 1e-9 noise in a near-zero gradient into a visible step.)
+TEST_CASE("training steps do not depend on how a minibatch is split into micro-batches") {
+  aha::testing::TempDir root_tmp("split");
+  auto dir = testing::make_tiny_policy(root_tmp.path / "p", 33).string();
+  for (const std::string aggregation : {"seq-mean-token-mean", "token-mean", "seq-mean-token-sum-norm"}) {
+    INFO(aggregation);
+    std::vector<nlohmann::json> logs;
+    for (int64_t micro : {0, 1, 3}) {
+      auto j = tiny_run(dir);
+      j["grpo"]["aggregation"] = aggregation;
+      j["grpo"]["micro_batch_size"] = micro;
+      j["grpo"]["minibatches"] = 1;
+      j["grpo"]["mu"] = 1;
+      j["train"]["max_grad_norm"] = 0;
+      grpo::Trainer trainer(grpo::run_config_from_json(j, "test"));
+      // the tiny random model earns no reward, so the step trains on the KL term alone (beta 0.04): make the
+      // policy differ from the reference first, the same way in every run
+      {
+        torch::NoGradGuard no_grad;
+        torch::manual_seed(9);
+        for (auto& p : trainer.model()->parameters()) p.add_(torch::randn_like(p) * 0.05);
+      }
+      logs.push_back(trainer.step(0).metrics);
+    }
+    REQUIRE(logs[0]["grad_norm"].get<double>() > 1e-3);
+    for (size_t k = 1; k < logs.size(); ++k) {
+      CHECK(logs[k]["grad_norm"].get<double>() == Approx(logs[0]["grad_norm"].get<double>()).epsilon(1e-5));
+      CHECK(logs[k]["loss"].get<double>() == Approx(logs[0]["loss"].get<double>()).epsilon(1e-5));
+      CHECK(logs[k]["kl"].get<double>() == Approx(logs[0]["kl"].get<double>()).epsilon(1e-5));
+    }
+  }
+}
+
+// DAPO dynamic sampling on a policy that never earns a reward: every group is zero-spread, so the step
+// draws max_sampling_rounds rounds of prompts, keeps nothing and skips the update.
+TEST_CASE("dynamic sampling draws more prompts until groups with reward spread fill the batch") {
+  aha::testing::TempDir root_tmp("dynamic");
+  auto dir = testing::make_tiny_policy(root_tmp.path / "p", 34).string();
+  auto j = tiny_run(dir);
+  j["grpo"]["dynamic_sampling"] = true;
+  j["grpo"]["max_sampling_rounds"] = 3;
+  grpo::Trainer trainer(grpo::run_config_from_json(j, "test"));
+  auto log = trainer.step(0);
+  CHECK(log.metrics["sampling/rounds"] == 3);
+  CHECK(log.metrics["sampling/kept_groups"] == 0);
+  CHECK(log.metrics["frac_reward_zero_std"] == 1.0);
+  CHECK(trainer.state().prompts_drawn == 3 * 2);
+  CHECK(trainer.state().optimizer_steps == 0);
+
+  // the demo base earns rewards: the kept groups all have spread and fill the batch of 4 prompts
+  auto demo = tiny_run(std::string(AHA_SOURCE_DIR) + "/examples/tiny/base");
+  demo["grpo"]["dynamic_sampling"] = true;
+  demo["grpo"]["max_sampling_rounds"] = 8;
+  demo["rollout"]["prompts_per_step"] = 4;
+  demo["rollout"]["max_new_tokens"] = 48;
+  demo["data"]["options"] = {{"min_terms", 2}, {"max_terms", 3}, {"max_operand", 99}};
+  grpo::Trainer learner(grpo::run_config_from_json(demo, "test"));
+  auto step = learner.step(0);
+  CHECK(step.metrics["sampling/kept_groups"] == 4);
+  CHECK(learner.state().prompts_drawn == 4 * step.metrics["sampling/rounds"].get<int64_t>());
+  CHECK(learner.state().optimizer_steps == 4);  // mu 2 x minibatches 2
+}
