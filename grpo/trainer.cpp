@@ -416,7 +416,7 @@ struct Trainer::Scored {
   std::vector<rewards::RubricResult> scored;
   std::vector<double> rewards;  // rubric total + overlong penalty
   std::vector<double> overlong;
-  int64_t rounds = 0, drawn_groups = 0, kept_groups = 0;
+  int64_t rounds = 0, kept_groups = 0;
 };
 
 StepLog Trainer::step(int64_t step_index) {
@@ -472,7 +472,6 @@ StepLog Trainer::step(int64_t step_index) {
     for (int64_t p = 0; p < P && kept.kept_groups < P; ++p) {
       const auto first = totals.begin() + p * G;
       const bool spread = *std::max_element(first, first + G) != *std::min_element(first, first + G);
-      ++kept.drawn_groups;
       if (grpo.dynamic_sampling && !spread) continue;
       const int64_t new_index = static_cast<int64_t>(kept.prompts.size());
       kept.prompts.push_back(prompts[p]);
@@ -539,7 +538,7 @@ StepLog Trainer::step(int64_t step_index) {
   for (size_t first = 0; first + G <= all_rewards.size(); first += G)
     zero_spread += *std::max_element(all_rewards.begin() + first, all_rewards.begin() + first + G) ==
                    *std::min_element(all_rewards.begin() + first, all_rewards.begin() + first + G);
-  m["frac_reward_zero_std"] = static_cast<double>(zero_spread) / std::max<int64_t>(kept.drawn_groups, 1);
+  m["frac_reward_zero_std"] = static_cast<double>(zero_spread) / static_cast<double>(all_rewards.size() / G);
   if (grpo.dynamic_sampling) {
     m["sampling/rounds"] = kept.rounds;
     m["sampling/kept_groups"] = kept.kept_groups;
