@@ -31,13 +31,13 @@ std::vector<rewards::RuleSpec> eval_rule_specs(const std::string& verifier,
 }
 
 nlohmann::json EvalProblemResult::to_json() const {
-  nlohmann::json responses = nlohmann::json::array(), correct_ = nlohmann::json::array(),
+  nlohmann::json responses = nlohmann::json::array(), correct_flags = nlohmann::json::array(),
                  scores = nlohmann::json::array(), formats = nlohmann::json::array(),
                  canonical = nlohmann::json::array(), lengths = nlohmann::json::array(),
                  finish = nlohmann::json::array();
   for (const EvalSample& s : samples) {
     responses.push_back(s.text);
-    correct_.push_back(s.correct);
+    correct_flags.push_back(s.correct);
     scores.push_back(s.score);
     formats.push_back(s.format);
     canonical.push_back(s.answer ? nlohmann::json(*s.answer) : nlohmann::json(nullptr));
@@ -45,7 +45,7 @@ nlohmann::json EvalProblemResult::to_json() const {
     finish.push_back(s.finish_reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.finish_reason));
   }
   nlohmann::json j = {{"id", id},           {"answer", answer},         {"responses", responses},
-                      {"correct", correct_}, {"score", scores},          {"format", formats},
+                      {"correct", correct_flags}, {"score", scores},          {"format", formats},
                       {"canonical", canonical}, {"length", lengths},     {"finish_reason", finish}};
   for (const auto& [k, value] : pass_at) j["pass@" + std::to_string(k)] = value;
   j["majority_answer"] = majority_answer ? nlohmann::json(*majority_answer) : nlohmann::json(nullptr);
