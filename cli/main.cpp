@@ -2,7 +2,9 @@
 //   aha train    --config run.json [--set section.key=value ...] [--overwrite]
 //   aha train    --resume RUN_DIR [--set ...]
 //   aha pretrain --config pretrain.json [--set ...] [--dump-corpus N --out FILE]
-//   aha eval     --model DIR --task NAME [--split test] [--samples k] [--problems n] ...
+//   aha eval     --model DIR (--task arith | --benchmark NAME [--data FILE]) [--compare DIR] [--template T]
+//                [--samples k] [--problems n] [--temperature t] [--top-p p] [--out FILE] ...
+//   aha eval     --responses FILE.jsonl (--task RULE | --benchmark NAME) [--out FILE]
 //   aha info     --model DIR
 //   aha score    --reward SPEC --in cases.jsonl [--out results.jsonl] [--workers N]
 //   aha convert  --model DIR --out DIR [--dtype float32|bfloat16|float16] [--max-shard-size 5GB]
@@ -25,9 +27,8 @@
 
 #include <torch/torch.h>
 
-#include "datasets/task.h"
-#include "datasets/template.h"
-#include "grpo/evaluate.h"
+#include "cli/chat_prompt.h"
+#include "cli/eval.h"
 #include "grpo/pretrain.h"
 #include "grpo/run_config.h"
 #include "grpo/trainer.h"
@@ -68,36 +69,6 @@ int cmd_pretrain(const std::string& config_path, const std::vector<std::string>&
     return 0;
   }
   grpo::pretrain(config);
-  return 0;
-}
-
-int cmd_eval(const std::string& model_dir, const std::string& task_name, const std::string& split,
-             int64_t samples, int64_t problems_n, uint64_t seed, double temperature, double top_p,
-             int64_t max_new_tokens, const std::string& template_name, const std::string& out) {
-  auto task = datasets::make_task(task_name, nlohmann::json::object());
-  auto split_value = datasets::parse_split(split);
-  auto template_text = datasets::resolve_template(template_name);
-  auto policy = policy::load_policy(model_dir);
-  rollout::Engine engine(policy.model, policy.tokenizer, grpo::resolve_eos_token(policy));
-  grpo::EvalOptions options;
-  options.samples = samples;
-  options.seed = seed;
-  options.generation.max_new_tokens = max_new_tokens;
-  options.generation.sampling = {temperature, top_p, 0};
-  auto result = grpo::evaluate(engine, task->problems(split_value, problems_n, seed), template_text, options);
-  if (!out.empty()) {
-    std::ofstream file(out);
-    for (const auto& p : result.per_problem)
-      file << nlohmann::json{{"id", p.id}, {"answer", p.answer}, {"responses", p.responses},
-                             {"accuracy", p.accuracy}, {"format", p.format}}.dump()
-           << "\n";
-  }
-  auto summary = result.summary();
-  summary["model"] = model_dir;
-  summary["task"] = task_name;
-  summary["split"] = split;
-  summary["temperature"] = temperature;
-  std::cout << summary.dump(2) << std::endl;
   return 0;
 }
 
@@ -277,21 +248,10 @@ int cmd_convert(const std::string& model_dir, const std::string& out_dir, const 
   return 0;
 }
 
-// `text` as the one user message of the model directory's chat template, with the generation prompt.
-std::string render_chat(const std::string& model_dir, const policy::Tokenizer& tokenizer,
-                        const std::string& text) {
-  auto config = policy::load_tokenizer_config_from_dir(model_dir, tokenizer);
-  if (!config)
-    throw std::invalid_argument((std::filesystem::path(model_dir) / "tokenizer_config.json").string() +
-                                ": not found; --chat needs the model's chat template (a base model has none: "
-                                "use a plain text prompt template instead, e.g. aha eval --template r1zero)");
-  return policy::ChatTemplate::from_config(*config).render({{"user", text}}, /*add_generation_prompt=*/true);
-}
-
 int cmd_generate(const std::string& model_dir, const std::string& prompt, bool chat, int64_t max_new_tokens,
                  double temperature, double top_p, uint64_t seed) {
   auto policy = policy::load_policy(model_dir);
-  const std::string text = chat ? render_chat(model_dir, *policy.tokenizer, prompt) : prompt;
+  const std::string text = chat ? cli::render_chat(model_dir, *policy.tokenizer, prompt) : prompt;
   rollout::Engine engine(policy.model, policy.tokenizer, grpo::resolve_eos_token(policy));
   rollout::GenerationConfig g;
   g.max_new_tokens = max_new_tokens;
@@ -348,7 +308,7 @@ int cmd_tokenize(const std::string& model_dir, const std::string& text, bool cha
   if (chat) {
     if (no_bos)
       throw std::invalid_argument("--no-bos: not with --chat (the chat template writes the BOS itself)");
-    const std::string rendered = render_chat(model_dir, tokenizer, text);
+    const std::string rendered = cli::render_chat(model_dir, tokenizer, text);
     std::cout << nlohmann::json{{"text", rendered}, {"token_ids", tokenizer.encode(rendered)}}.dump()
               << std::endl;
     return 0;
@@ -411,10 +371,10 @@ int main(int argc, char** argv) {
   CLI::App app{"aha: R1-Zero-style GRPO training in one native program"};
   app.require_subcommand(1);
 
-  std::string config_path, out, model_dir, task_name, split = "test", template_name = "compact", prompt;
+  std::string config_path, out, model_dir, prompt;
   std::vector<std::string> overrides;
   bool overwrite = false;
-  int64_t dump_count = 0, samples = 4, problems_n = 200, max_new_tokens = 48;
+  int64_t dump_count = 0, max_new_tokens = 48;
   uint64_t seed = 2;
   double temperature = 1.0, top_p = 1.0;
 
@@ -431,18 +391,29 @@ int main(int argc, char** argv) {
   pre->add_option("--dump-corpus", dump_count, "write N corpus documents instead of training");
   pre->add_option("--out", out, "file for --dump-corpus");
 
-  auto* eval = app.add_subcommand("eval", "held-out evaluation: pass@1 over k samples, format rate");
-  eval->add_option("--model", model_dir, "HF-layout policy directory")->required();
-  eval->add_option("--task", task_name, "task name (arith)")->required();
-  eval->add_option("--split", split, "train or test");
-  eval->add_option("--samples", samples, "samples per problem (k)");
-  eval->add_option("--problems", problems_n, "number of problems");
-  eval->add_option("--seed", seed, "problem and sampling seed");
-  eval->add_option("--temperature", temperature, "sampling temperature (0: greedy)");
-  eval->add_option("--top-p", top_p, "nucleus sampling");
-  eval->add_option("--max-new-tokens", max_new_tokens, "generation limit");
-  eval->add_option("--template", template_name, "prompt template preset or text with {question}");
-  eval->add_option("--out", out, "per-problem JSONL output");
+  cli::EvalArgs eval_args;
+  int64_t eval_problems = 0, eval_max_new_tokens = 0;
+  double eval_temperature = 0, eval_top_p = 0;
+  std::string eval_template;
+  auto* eval = app.add_subcommand("eval", "held-out evaluation: pass@k, maj@k, format and truncation rates");
+  eval->add_option("--model", eval_args.model, "HF-layout policy directory");
+  eval->add_option("--compare", eval_args.compare, "a second model on the same problems and seeds: before/after table");
+  eval->add_option("--task", eval_args.task, "arith; with --responses the verifier (math, gsm8k, integer, code, ...)");
+  eval->add_option("--benchmark", eval_args.benchmark, "gsm8k, math500, aime24, amc23 or humaneval");
+  eval->add_option("--data", eval_args.data, "benchmark file (default: ../shared/data/<benchmark>/...)");
+  eval->add_option("--responses", eval_args.responses, "grade completions made elsewhere: JSONL {answer, responses}");
+  eval->add_option("--split", eval_args.split, "arith: train or test");
+  auto* template_option = eval->add_option("--template", eval_template, "r1zero, compact, chat, or text with {question}");
+  eval->add_option("--samples", eval_args.samples, "samples per problem (k)");
+  auto* problems_option = eval->add_option("--problems", eval_problems, "number of problems (benchmarks: 0 = all)");
+  eval->add_option("--seed", eval_args.seed, "problem and sampling seed");
+  auto* temperature_option = eval->add_option("--temperature", eval_temperature, "sampling temperature (0: greedy)");
+  auto* top_p_option = eval->add_option("--top-p", eval_top_p, "nucleus sampling");
+  auto* max_new_option = eval->add_option("--max-new-tokens", eval_max_new_tokens, "generation limit");
+  eval->add_option("--stop", eval_args.stop, "stop string (repeatable)");
+  eval->add_option("--batch", eval_args.batch, "prompts per generation batch");
+  eval->add_option("--workers", eval_args.workers, "grading threads; sandboxed runs at a time for code");
+  eval->add_option("--out", eval_args.out, "per-problem JSONL output");
 
   auto* info = app.add_subcommand("info", "architecture, parameter counts, KV bytes per token");
   info->add_option("--model", model_dir, "HF-layout policy directory")->required();
@@ -496,9 +467,14 @@ int main(int argc, char** argv) {
   try {
     if (*train) return cmd_train(config_path, resume_dir, overrides, overwrite);
     if (*pre) return cmd_pretrain(config_path, overrides, dump_count, out);
-    if (*eval)
-      return cmd_eval(model_dir, task_name, split, samples, problems_n, seed, temperature, top_p, max_new_tokens,
-                      template_name, out);
+    if (*eval) {
+      if (template_option->count()) eval_args.template_name = eval_template;
+      if (problems_option->count()) eval_args.problems = eval_problems;
+      if (temperature_option->count()) eval_args.temperature = eval_temperature;
+      if (top_p_option->count()) eval_args.top_p = eval_top_p;
+      if (max_new_option->count()) eval_args.max_new_tokens = eval_max_new_tokens;
+      return cli::cmd_eval(eval_args);
+    }
     if (*info) return cmd_info(model_dir);
     if (*convert) return cmd_convert(model_dir, out, dtype_name, max_shard_size);
     if (*score) return cmd_score(reward, cases_file, out, workers);

@@ -1,6 +1,7 @@
 // The real executable: bad input exits non-zero with a one-line error naming the file or key and leaves no
 // run directory behind; logprobs matches HF; tokenize/logprobs add BOS/EOS as tokenizer_config.json says;
-// --chat renders the model's chat template.
+// --chat renders the model's chat template; aha eval grades given completions to hand-computed pass@k and maj@k
+// and evaluates models on a benchmark file and side by side.
 #include <catch2/catch.hpp>
 
 #include <cstdio>
@@ -362,4 +363,131 @@ TEST_CASE("aha score writes one line per case in order with reward and rules and
   out = run_aha("score --reward nope --in gsm.jsonl", root);
   CHECK(out.code == 1);
   CHECK_THAT(out.err, Catch::Contains("'nope'") && Catch::Contains("gsm8k"));
+}
+
+TEST_CASE("aha eval --responses reproduces hand-computed pass@k and maj@k on the fixture") {
+  // tests/fixtures/eval_responses.jsonl, graded by the math rule, four responses per problem:
+  //   half    (1/2):     0.5 ok, \frac{1}{2} ok, 3, no answer  c=2  majority 0.5 (2 votes, equivalent) ok
+  //   seven   (7):       5, 7 ok, 5, 7 ok                      c=2  tie 5 vs 7 -> 5 came first: wrong
+  //   twelve  (12):      11, 13 (length), 12 ok, 11            c=1  majority 11: wrong
+  //   squares (x^2-4):   (x-2)(x+2) ok, x^2-4 ok, x^2+4, x^2+4 c=2  tie of equivalence groups -> first: ok
+  // pass@1 = (2 + 2 + 1 + 2) / 16 = 0.4375
+  // pass@2 = mean(1 - C(2,2)/C(4,2) = 5/6, 5/6, 1 - C(3,2)/C(4,2) = 1/2, 5/6) = 0.75;  pass@4 = 1
+  // maj@4 = (1 + 0 + 0 + 1) / 4 = 0.5;  format: three R1-format responses of 16;  truncation: 1 of the 4
+  // responses that give a finish reason.
+  aha::testing::TempDir tmp("cli-eval-responses");
+  const std::string fixture = std::string(AHA_SOURCE_DIR) + "/tests/fixtures/eval_responses.jsonl";
+  auto out = run_aha("eval --responses '" + fixture + "' --task math --out per_problem.jsonl", tmp.path);
+  INFO(out.err);
+  REQUIRE(out.code == 0);
+  const auto summary = nlohmann::json::parse(out.out);
+  CHECK(summary["pass@1"] == Approx(0.4375));
+  CHECK(summary["pass@2"] == Approx(0.75));
+  CHECK(summary["pass@4"] == Approx(1.0));
+  CHECK(summary["maj@4"] == Approx(0.5));
+  CHECK(summary["format_rate"] == Approx(3.0 / 16.0));
+  CHECK(summary["truncation_rate"] == Approx(0.25));
+  CHECK(summary["problems"] == 4);
+  CHECK(summary["samples"] == 16);
+  CHECK(summary["length_unit"] == "bytes");
+  CHECK(summary["min_length"] == 9);   // "\boxed{5}"
+  CHECK(summary["max_length"] == 64);  // the formatted (x-2)(x+2) response
+  std::vector<nlohmann::json> rows;
+  std::ifstream in(tmp.path / "per_problem.jsonl");
+  for (std::string line; std::getline(in, line);) rows.push_back(nlohmann::json::parse(line));
+  REQUIRE(rows.size() == 4);
+  CHECK(rows[0]["id"] == "half");
+  CHECK(rows[0]["canonical"] == nlohmann::json::array({"0.5", "\\frac{1}{2}", "3", nullptr}));
+  CHECK(rows[0]["majority_answer"] == "0.5");
+  CHECK(rows[1]["majority_answer"] == "5");
+  CHECK(rows[1]["majority_correct"] == false);
+  CHECK(rows[2]["answer"] == "12");
+  CHECK(rows[2]["pass@2"] == Approx(0.5));
+  CHECK(rows[2]["finish_reason"] == nlohmann::json::array({"eos", "length", "stop", "eos"}));
+  CHECK(rows[3]["majority_answer"] == "(x-2)(x+2)");
+  CHECK(rows[3]["majority_votes"] == 2);
+  CHECK(rows[3]["correct"] == nlohmann::json::array({true, true, false, false}));
+
+  // the same file graded as the integer rule would: x^2 - 4 is not an integer ground truth
+  auto integer = run_aha("eval --responses '" + fixture + "' --task aime24", tmp.path);
+  REQUIRE(integer.code == 0);
+  CHECK(nlohmann::json::parse(integer.out)["verifier"] == "integer");
+}
+
+TEST_CASE("aha eval --responses errors name the file line and field") {
+  aha::testing::TempDir tmp("cli-eval-bad");
+  struct Case {
+    std::string text, expect;
+  };
+  const std::vector<Case> cases = {
+      {"{\"answer\": \"1\", \"responses\": [\"a\"]}\n{\"responses\": [\"a\"]}\n", "r.jsonl:2: field 'answer'"},
+      {"{\"answer\": \"1\", \"responses\": []}\n", "r.jsonl:1: field 'responses': expected a non-empty array"},
+      {"{\"answer\": \"1\", \"responses\": [\"a\", 3]}\n", "r.jsonl:1: field 'responses[1]'"},
+      {"{\"answer\": \"1\", \"responses\": [\"a\", \"b\"]}\n{\"answer\": \"2\", \"responses\": [\"a\"]}\n",
+       "r.jsonl:2: field 'responses': 1 responses, but the first problem has 2"},
+      {"{\"answer\": \"1\", \"responses\": [{\"text\": \"a\", \"tokens\": -1}]}\n", "r.jsonl:1: field 'responses[0].tokens'"},
+      {"not json\n", "r.jsonl:1: invalid JSON"},
+  };
+  for (const Case& c : cases) {
+    write(tmp.path / "r.jsonl", c.text);
+    auto out = run_aha("eval --responses r.jsonl --task math", tmp.path);
+    INFO(c.text);
+    CHECK(out.code == 1);
+    CHECK(lines(out.err) == 1);
+    CHECK_THAT(out.err, Catch::Contains(c.expect));
+  }
+  write(tmp.path / "r.jsonl", "{\"answer\": \"1\", \"responses\": [\"a\"]}\n");
+  auto no_verifier = run_aha("eval --responses r.jsonl", tmp.path);
+  CHECK(no_verifier.code == 1);
+  CHECK_THAT(no_verifier.err, Catch::Contains("--task math|gsm8k|integer|code"));
+}
+
+TEST_CASE("aha eval on a benchmark file and --compare of two models on the same problems and seeds") {
+  aha::testing::TempDir tmp("cli-eval-model");
+  aha::testing::make_tiny_policy(tmp.path / "model");
+  write(tmp.path / "gsm.jsonl",
+        "{\"question\": \"What is 2 + 2?\", \"answer\": \"2 + 2 = 4\\n#### 4\"}\n"
+        "{\"question\": \"What is 3 + 3?\", \"answer\": \"#### 6\"}\n"
+        "{\"question\": \"What is 1 + 1?\", \"answer\": \"#### 2\"}\n");
+  const std::string args = "eval --model model --benchmark gsm8k --data gsm.jsonl --problems 2 --samples 2 "
+                           "--max-new-tokens 4 --out pp.jsonl --template compact";  // r1zero is longer than the tiny context
+  auto one = run_aha(args, tmp.path);
+  INFO(one.err);
+  REQUIRE(one.code == 0);
+  const auto summary = nlohmann::json::parse(one.out);
+  CHECK(summary["benchmark"] == "gsm8k");
+  CHECK(summary["verifier"] == "gsm8k");
+  CHECK(summary["problems"] == 2);  // --problems 2 of the file's 3
+  CHECK(summary["samples"] == 4);
+  CHECK(summary["temperature"] == Approx(0.6));  // DeepSeek-R1's sampling by default
+  CHECK(summary["top_p"] == Approx(0.95));
+  CHECK(summary["template"] == "compact");
+  CHECK(summary.contains("maj@2"));
+  CHECK(summary["max_length"] <= 4);
+  CHECK(summary["length_unit"] == "tokens");
+  std::ifstream in(tmp.path / "pp.jsonl");
+  std::string first_line;
+  std::getline(in, first_line);
+  CHECK(nlohmann::json::parse(first_line)["answer"] == "4");
+  CHECK(nlohmann::json::parse(first_line)["id"] == "gsm8k/0");
+
+  // the same model twice: identical seeds give identical figures and a zero change on every row
+  auto both = run_aha("eval --model model --compare model --task arith --problems 3 --samples 2 --max-new-tokens 6",
+                      tmp.path);
+  INFO(both.err);
+  REQUIRE(both.code == 0);
+  const auto pair = nlohmann::json::parse(both.out);
+  CHECK(pair["before"]["pass@1"] == pair["after"]["pass@1"]);
+  CHECK(pair["before"]["mean_length"] == pair["after"]["mean_length"]);
+  CHECK(pair["before"]["temperature"] == Approx(1.0));  // arith keeps the trainer's eval settings
+  CHECK(pair["before"]["template"] == "compact");
+  CHECK_THAT(both.err, Catch::Contains("pass@1") && Catch::Contains("maj@2") && Catch::Contains("+0.000"));
+
+  auto chat = run_aha("eval --model model --task arith --problems 1 --samples 1 --template chat", tmp.path);
+  CHECK(chat.code == 1);
+  CHECK(lines(chat.err) == 1);
+  CHECK_THAT(chat.err, Catch::Contains("model/tokenizer_config.json: not found; --template chat needs"));
+  auto neither = run_aha("eval --model model", tmp.path);
+  CHECK(neither.code == 1);
+  CHECK_THAT(neither.err, Catch::Contains("exactly one of --task arith or --benchmark"));
 }
