@@ -168,3 +168,28 @@ TEST_CASE("dynamic sampling draws more prompts until groups with reward spread f
   CHECK(learner.state().prompts_drawn == 4 * step.metrics["sampling/rounds"].get<int64_t>());
   CHECK(learner.state().optimizer_steps == 4);  // mu 2 x minibatches 2
 }
+
+// KL placed in the reward: the penalty beta·Σ_t k3(π_old‖π_ref) is subtracted from each completion's reward
+// (and logged), and the loss is the policy loss alone. A reference refresh makes the reference the policy.
+TEST_CASE("KL in the reward and the reference refresh") {
+  aha::testing::TempDir root_tmp("kl_reward");
+  auto dir = testing::make_tiny_policy(root_tmp.path / "p", 35).string();
+  auto j = tiny_run(dir);
+  j["grpo"]["kl_placement"] = "reward";
+  j["grpo"]["ref_refresh_steps"] = 1;
+  grpo::Trainer trainer(grpo::run_config_from_json(j, "test"));
+  {
+    torch::NoGradGuard no_grad;
+    torch::manual_seed(10);
+    for (auto& p : trainer.model()->parameters()) p.add_(torch::randn_like(p) * 0.05);
+  }
+  auto first = trainer.step(0).metrics;
+  CHECK(first["kl_penalty/mean"].get<double>() > 1e-4);  // π_old (perturbed) differs from π_ref
+  CHECK(first["loss"].get<double>() == Approx(first["policy_loss"].get<double>()).margin(1e-7));
+  CHECK(first["kl"].get<double>() > 0);  // still measured
+  CHECK(first["reference_refreshed"] == 1);
+  CHECK(trainer.state().reference_step == 1);
+  // after the refresh the rollout policy is the reference: the penalty vanishes
+  auto second = trainer.step(1).metrics;
+  CHECK(second["kl_penalty/mean"].get<double>() < 1e-8);  // decode vs forward numerics only
+}
