@@ -1,11 +1,11 @@
 // The causal LM; see transformer.h.
 #include "policy/transformer.h"
 
+#include <optional>
+
 #include <torch/nn/init.h>
 
 #include "kernels/token_logprobs.h"
-
-#include <optional>
 
 namespace aha::policy {
 
