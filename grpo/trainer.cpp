@@ -86,21 +86,12 @@ const FaultPlan& faults() {
   return plan;
 }
 
-
 std::string format_eta(double seconds) {
   char buf[32];
   int s = static_cast<int>(seconds + 0.5);
   std::snprintf(buf, sizeof buf, "%d:%02d", s / 60, s % 60);
   return buf;
 }
-
-double sum_of(const nlohmann::json& sums, const char* key) { return sums.contains(key) ? sums[key].get<double>() : 0.0; }
-
-void add_to(nlohmann::json& sums, const char* key, double value) { sums[key] = sum_of(sums, key) + value; }
-
-}  // namespace
-
-namespace {
 
 // {"step": step, "eval/<key>": value} for the numeric accuracy-like keys of an eval summary; the timing
 // keys go under timing/eval_*.
@@ -246,57 +237,75 @@ EvalOptions Trainer::eval_options() const {
   return eval;
 }
 
-void Trainer::accumulate(const TrainBatch& batch, const torch::Tensor& ref_logp_NT, const torch::Tensor& old_logp_NT,
-                         int64_t begin, int64_t count, nlohmann::json& sums) {
-  const double temperature = config_.rollout.temperature;
-  const auto& loss_config = config_.grpo.loss;
+torch::Tensor Trainer::logprobs(const TrainBatch& part, bool count_load, torch::Tensor* entropy_NT) {
+  policy::RouteTrace replay;
+  policy::ForwardOptions options;
+  if (count_load) options.count_mask_BT = part.valid_NT;  // expert load for the router-bias update
+  if (config_.grpo.router_replay) {
+    replay.topk_idx = part.routes;
+    options.replay = &replay;
+  }
+  auto hidden = policy_.model->hidden_states(part.tokens_NT, part.positions_NT, options);
+  return policy_.model->token_logprobs(hidden, part.targets_NT, config_.rollout.temperature, 2048, entropy_NT,
+                                       /*entropy_grad=*/config_.grpo.loss.entropy_coef > 0);
+}
+
+Trainer::UpdateSums& Trainer::UpdateSums::operator+=(const UpdateSums& o) {
+  loss += o.loss;
+  policy_loss += o.policy_loss;
+  kl += o.kl;
+  entropy += o.entropy;
+  clip_low += o.clip_low;
+  clip_high += o.clip_high;
+  dual_clip += o.dual_clip;
+  ratio += o.ratio;
+  tis_weight += o.tis_weight;
+  tis_capped += o.tis_capped;
+  return *this;
+}
+
+Trainer::UpdateSums Trainer::accumulate(const TrainBatch& batch, const torch::Tensor& ref_logp_NT,
+                                        const torch::Tensor& old_logp_NT, int64_t begin, int64_t count,
+                                        LogprobDiff* first_forward) {
   LossNormalizer normalizer;
   normalizer.sequences = static_cast<double>(count);
   normalizer.tokens = batch.mask_NT.narrow(0, begin, count).sum().item<double>();
   const int64_t micro = config_.grpo.micro_batch_size > 0 ? config_.grpo.micro_batch_size : count;
   const bool poison = faults().has("nan", state_.step + 1);
+  UpdateSums sums;
   for (int64_t m = begin; m < begin + count; m += micro) {
     const int64_t rows = std::min(micro, begin + count - m);
     auto part = batch.slice(m, rows);
-    policy::RouteTrace replay;
-    policy::ForwardOptions options;
-    options.count_mask_BT = part.valid_NT;
-    if (config_.grpo.router_replay) {
-      replay.topk_idx = part.routes;
-      options.replay = &replay;
-    }
-    auto hidden = policy_.model->hidden_states(part.tokens_NT, part.positions_NT, options);
-    torch::Tensor entropy;
     LossInputs in;
-    in.logp_NT = policy_.model->token_logprobs(hidden, part.targets_NT, temperature, 2048, &entropy,
-                                               /*entropy_grad=*/loss_config.entropy_coef > 0);
-    in.entropy_NT = entropy;
+    in.logp_NT = logprobs(part, /*count_load=*/true, &in.entropy_NT);
     in.old_logp_NT = old_logp_NT.defined() ? old_logp_NT.narrow(0, m, rows) : part.old_logp_NT;
     in.behaviour_logp_NT = part.old_logp_NT;
     if (ref_logp_NT.defined()) in.ref_logp_NT = ref_logp_NT.narrow(0, m, rows);
     in.advantages_N = part.advantages_N;
     in.mask_NT = part.mask_NT;
-    if (!sums.contains("logprob_diff_max")) {  // the first forward of a step runs before any update
+    if (first_forward) {  // the step's first forward runs before any update: trainer vs rollout log-probs
       torch::NoGradGuard no_grad;
       const auto diff = (in.logp_NT.detach() - part.old_logp_NT).abs() * part.mask_NT;
-      sums["logprob_diff_mean"] = (diff.sum() / part.mask_NT.sum().clamp_min(1.0)).item<double>();
-      sums["logprob_diff_max"] = diff.max().item<double>();
+      first_forward->mean = (diff.sum() / part.mask_NT.sum().clamp_min(1.0)).item<double>();
+      first_forward->max = diff.max().item<double>();
+      first_forward = nullptr;
     }
-    auto out = policy_loss(in, loss_config, normalizer);
+    auto out = policy_loss(in, config_.grpo.loss, normalizer);
     auto loss = poison ? out.loss * std::numeric_limits<double>::quiet_NaN() : out.loss;
     loss.backward();
-    add_to(sums, "loss", loss.item<double>());
-    add_to(sums, "policy_loss", out.policy_loss.item<double>());
-    add_to(sums, "kl", out.kl.item<double>());
-    add_to(sums, "entropy", out.entropy.item<double>());
     const double share = out.tokens / std::max(normalizer.tokens, 1.0);  // token-weighted means
-    add_to(sums, "clip_low", share * out.clip_frac_low.item<double>());
-    add_to(sums, "clip_high", share * out.clip_frac_high.item<double>());
-    add_to(sums, "dual_clip", share * out.dual_clip_frac.item<double>());
-    add_to(sums, "ratio", share * out.ratio_mean.item<double>());
-    add_to(sums, "tis_weight", share * out.tis_weight_mean.item<double>());
-    add_to(sums, "tis_capped", share * out.tis_capped_frac.item<double>());
+    sums += {loss.item<double>(),
+             out.policy_loss.item<double>(),
+             out.kl.item<double>(),
+             out.entropy.item<double>(),
+             share * out.clip_frac_low.item<double>(),
+             share * out.clip_frac_high.item<double>(),
+             share * out.dual_clip_frac.item<double>(),
+             share * out.ratio_mean.item<double>(),
+             share * out.tis_weight_mean.item<double>(),
+             share * out.tis_capped_frac.item<double>()};
   }
+  return sums;
 }
 
 void Trainer::optimize(const TrainBatch& batch, const torch::Tensor& ref_logp_NT, nlohmann::json& metrics) {
@@ -308,20 +317,12 @@ void Trainer::optimize(const TrainBatch& batch, const torch::Tensor& ref_logp_NT
     torch::NoGradGuard no_grad;
     const int64_t micro = config_.grpo.micro_batch_size > 0 ? config_.grpo.micro_batch_size : N;
     std::vector<torch::Tensor> parts;
-    for (int64_t m = 0; m < N; m += micro) {
-      auto part = batch.slice(m, std::min(micro, N - m));
-      policy::RouteTrace replay;
-      policy::ForwardOptions options;
-      if (config_.grpo.router_replay) {
-        replay.topk_idx = part.routes;
-        options.replay = &replay;
-      }
-      auto h = policy_.model->hidden_states(part.tokens_NT, part.positions_NT, options);
-      parts.push_back(policy_.model->token_logprobs(h, part.targets_NT, config_.rollout.temperature));
-    }
+    for (int64_t m = 0; m < N; m += micro)
+      parts.push_back(logprobs(batch.slice(m, std::min(micro, N - m)), /*count_load=*/false));
     old_logp = torch::cat(parts);
   }
-  nlohmann::json totals = nlohmann::json::object();
+  UpdateSums totals;
+  LogprobDiff logprob_diff;
   std::vector<double> max_violation;
   double grad_norm_sum = 0, lr = 0;
   int64_t updates = 0, skipped = 0;
@@ -335,21 +336,17 @@ void Trainer::optimize(const TrainBatch& batch, const torch::Tensor& ref_logp_NT
                          config_.train.min_lr_ratio);
       set_learning_rate(*optimizer_, lr);
       optimizer_->zero_grad();
-      nlohmann::json sums = nlohmann::json::object();
-      if (totals.contains("logprob_diff_max")) {
-        sums["logprob_diff_mean"] = totals["logprob_diff_mean"];
-        sums["logprob_diff_max"] = totals["logprob_diff_max"];
-      }
-      accumulate(batch, ref_logp_NT, old_logp, begin, end - begin, sums);
+      const UpdateSums sums = accumulate(batch, ref_logp_NT, old_logp, begin, end - begin,
+                                         pass == 0 && mb == 0 ? &logprob_diff : nullptr);
       const double grad_norm =
           torch::nn::utils::clip_grad_norm_(policy_.model->parameters(),
                                             config_.train.max_grad_norm > 0 ? config_.train.max_grad_norm
                                                                             : std::numeric_limits<double>::infinity());
       // Guard: a non-finite loss or gradient skips this update (the weights, moments and schedule stay as
       // they were) and says where it arose.
-      if (!std::isfinite(sums["loss"].get<double>()) || !std::isfinite(grad_norm)) {
+      if (!std::isfinite(sums.loss) || !std::isfinite(grad_norm)) {
         if (nonfinite_where.empty()) {
-          nonfinite_where = std::isfinite(sums["loss"].get<double>()) ? "gradient" : "loss";
+          nonfinite_where = std::isfinite(sums.loss) ? "gradient" : "loss";
           for (const auto& p : policy_.model->named_parameters())
             if (p.value().grad().defined() && !torch::isfinite(p.value().grad()).all().item<bool>()) {
               nonfinite_where += " (first non-finite gradient: " + p.key() + ")";
@@ -367,30 +364,27 @@ void Trainer::optimize(const TrainBatch& batch, const torch::Tensor& ref_logp_NT
       const auto violations = policy_.model->update_router_biases(config_.grpo.bias_update_gamma);
       max_violation.resize(std::max(max_violation.size(), violations.size()), 0.0);
       for (size_t l = 0; l < violations.size(); ++l) max_violation[l] = std::max(max_violation[l], violations[l]);
-      for (const auto& [key, value] : sums.items()) {
-        if (key.rfind("logprob_diff", 0) == 0) totals[key] = value;
-        else add_to(totals, key.c_str(), value.get<double>());
-      }
+      totals += sums;
       grad_norm_sum += grad_norm;
       ++updates;
     }
   }
   const double n = std::max<int64_t>(updates, 1);
-  metrics["loss"] = sum_of(totals, "loss") / n;
-  metrics["policy_loss"] = sum_of(totals, "policy_loss") / n;
-  metrics["kl"] = sum_of(totals, "kl") / n;
-  metrics["entropy"] = sum_of(totals, "entropy") / n;
-  metrics["clip_ratio/low_mean"] = sum_of(totals, "clip_low") / n;
-  metrics["clip_ratio/high_mean"] = sum_of(totals, "clip_high") / n;
-  metrics["clip_ratio/region_mean"] = (sum_of(totals, "clip_low") + sum_of(totals, "clip_high")) / n;
-  if (config_.grpo.loss.dual_clip > 0) metrics["clip_ratio/dual_mean"] = sum_of(totals, "dual_clip") / n;
-  metrics["importance_ratio/mean"] = sum_of(totals, "ratio") / n;
+  metrics["loss"] = totals.loss / n;
+  metrics["policy_loss"] = totals.policy_loss / n;
+  metrics["kl"] = totals.kl / n;
+  metrics["entropy"] = totals.entropy / n;
+  metrics["clip_ratio/low_mean"] = totals.clip_low / n;
+  metrics["clip_ratio/high_mean"] = totals.clip_high / n;
+  metrics["clip_ratio/region_mean"] = (totals.clip_low + totals.clip_high) / n;
+  if (config_.grpo.loss.dual_clip > 0) metrics["clip_ratio/dual_mean"] = totals.dual_clip / n;
+  metrics["importance_ratio/mean"] = totals.ratio / n;
   if (config_.grpo.loss.tis_cap > 0) {
-    metrics["sampling/tis_weight_mean"] = sum_of(totals, "tis_weight") / n;
-    metrics["sampling/tis_capped_frac"] = sum_of(totals, "tis_capped") / n;
+    metrics["sampling/tis_weight_mean"] = totals.tis_weight / n;
+    metrics["sampling/tis_capped_frac"] = totals.tis_capped / n;
   }
-  metrics["sampling/logprob_diff_mean"] = sum_of(totals, "logprob_diff_mean");
-  metrics["sampling/logprob_diff_max"] = sum_of(totals, "logprob_diff_max");
+  metrics["sampling/logprob_diff_mean"] = logprob_diff.mean;
+  metrics["sampling/logprob_diff_max"] = logprob_diff.max;
   metrics["grad_norm"] = grad_norm_sum / n;
   metrics["learning_rate"] = lr;
   metrics["optimizer_steps"] = state_.optimizer_steps;
@@ -426,11 +420,11 @@ StepLog Trainer::step(int64_t step_index) {
   Scored kept;
   double rollout_seconds = 0, reward_seconds = 0;
   int64_t generated_tokens = 0;
-  std::vector<double> all_rewards;  // every sampled completion, kept or not (what the policy earned)
-  std::vector<rewards::RubricResult> all_scored;
-  std::vector<const rollout::Completion*> all_completions;
-  std::vector<rollout::RolloutResult> rounds;
-  rounds.reserve(static_cast<size_t>(grpo.max_sampling_rounds));
+  // Rollout statistics over every sampled completion, kept or not (what the policy earned)
+  std::vector<double> all_rewards;
+  std::map<std::string, std::vector<double>> per_rule;
+  int64_t reward_errors = 0, zero_spread = 0, clipped = 0, terminated = 0;
+  double len_sum = 0, len_min = 1e300, len_max = 0, terminated_len_sum = 0;
   while (kept.kept_groups < P && kept.rounds < (grpo.dynamic_sampling ? grpo.max_sampling_rounds : 1)) {
     const auto round_start = std::chrono::steady_clock::now();
     std::vector<std::string> prompts, answers;
@@ -443,8 +437,7 @@ StepLog Trainer::step(int64_t step_index) {
       for (int64_t g = 0; g < G; ++g) seeds.push_back(sample_seed(config_.train.seed, k, g));
     }
     state_.prompts_drawn += P;
-    rounds.push_back(engine_->generate(prompts, G, config_.generation(), seeds));
-    const auto& rollout = rounds.back();
+    const auto rollout = engine_->generate(prompts, G, config_.generation(), seeds);
     generated_tokens += rollout.generated_tokens;
     rollout_seconds += seconds_since(round_start);
     ++kept.rounds;
@@ -456,23 +449,34 @@ StepLog Trainer::step(int64_t step_index) {
     auto scored = rubric_->score_batch(inputs, std::max(1u, std::thread::hardware_concurrency()));
     std::vector<double> totals, overlong;
     for (size_t i = 0; i < scored.size(); ++i) {
+      const auto& c = rollout.completions[i];
+      const double len = static_cast<double>(c.token_ids.size());
       // DAPO's soft overlong punishment: 0 up to max − buffer tokens, then linear down to −penalty at max
       double penalty = 0;
-      const double len = static_cast<double>(rollout.completions[i].token_ids.size());
       const double limit = static_cast<double>(config_.rollout.max_new_tokens);
       if (grpo.overlong_buffer > 0 && len > limit - grpo.overlong_buffer)
         penalty = -std::min(1.0, (len - (limit - grpo.overlong_buffer)) / grpo.overlong_buffer) * grpo.overlong_penalty;
       overlong.push_back(penalty);
       totals.push_back(scored[i].total + penalty);
       all_rewards.push_back(totals.back());
-      all_scored.push_back(scored[i]);
-      all_completions.push_back(&rollout.completions[i]);
+      for (const auto& [name, score] : scored[i].rules) per_rule[name].push_back(score);
+      reward_errors += scored[i].error.empty() ? 0 : 1;
+      len_sum += len;
+      len_min = std::min(len_min, len);
+      len_max = std::max(len_max, len);
+      if (c.finish_reason == "length") {
+        ++clipped;
+      } else {
+        terminated_len_sum += len;
+        ++terminated;
+      }
     }
     // Keep groups (all of them, or with dynamic sampling those whose rewards differ) until P are kept
-    for (int64_t p = 0; p < P && kept.kept_groups < P; ++p) {
+    for (int64_t p = 0; p < P; ++p) {
       const auto first = totals.begin() + p * G;
       const bool spread = *std::max_element(first, first + G) != *std::min_element(first, first + G);
-      if (grpo.dynamic_sampling && !spread) continue;
+      zero_spread += spread ? 0 : 1;
+      if (kept.kept_groups == P || (grpo.dynamic_sampling && !spread)) continue;
       const int64_t new_index = static_cast<int64_t>(kept.prompts.size());
       kept.prompts.push_back(prompts[p]);
       kept.answers.push_back(answers[p]);
@@ -495,49 +499,30 @@ StepLog Trainer::step(int64_t step_index) {
   nlohmann::json m;
   m["step"] = step_index + 1;
   m["epoch"] = stream_->epoch_of(state_.prompts_drawn - 1);
-  // Rollout statistics over every sampled completion (with dynamic sampling, also the dropped groups)
   const double n_all = static_cast<double>(all_rewards.size());
   auto all_N = torch::tensor(all_rewards, torch::kFloat64);
   m["reward"] = all_N.mean().item<double>();
   m["reward_std"] = all_N.numel() > 1 ? all_N.std().item<double>() : 0.0;
-  std::map<std::string, std::vector<double>> per_rule;
-  for (const auto& r : all_scored)
-    for (const auto& [name, score] : r.rules) per_rule[name].push_back(score);
   for (const auto& [name, values] : per_rule) {
     auto v = torch::tensor(values, torch::kFloat64);
     m["rewards/" + name + "/mean"] = v.mean().item<double>();
     m["rewards/" + name + "/std"] = v.numel() > 1 ? v.std().item<double>() : 0.0;
   }
-  int64_t reward_errors = 0;
-  for (const auto& r : all_scored) reward_errors += r.error.empty() ? 0 : 1;
   if (reward_errors > 0) m["rewards/errors"] = reward_errors;  // rules that threw (a bad ground truth)
   // Samples that got a rule's fallback score (a crashed plugin, a hung program, a sandbox failure) so far
   for (const auto& f : rubric_->failures()) m["rewards/" + f.rule + "/failures"] = f.stats.failed_samples;
   m["accuracy"] = per_rule.count("accuracy") ? m["rewards/accuracy/mean"].get<double>() : 0.0;
   m["format_rate"] = per_rule.count("format") ? m["rewards/format/mean"].get<double>() : 0.0;
-  double len_sum = 0, len_min = 1e300, len_max = 0, clipped = 0, term_sum = 0, term_n = 0;
-  for (const auto* c : all_completions) {
-    const double len = static_cast<double>(c->token_ids.size());
-    len_sum += len;
-    len_min = std::min(len_min, len);
-    len_max = std::max(len_max, len);
-    if (c->finish_reason == "length") ++clipped;
-    else term_sum += len, ++term_n;
-  }
   m["completions/mean_length"] = len_sum / n_all;
   m["completions/min_length"] = len_min;
   m["completions/max_length"] = len_max;
-  m["completions/clipped_ratio"] = clipped / n_all;
-  m["completions/mean_terminated_length"] = term_n > 0 ? term_sum / term_n : 0.0;
+  m["completions/clipped_ratio"] = static_cast<double>(clipped) / n_all;
+  m["completions/mean_terminated_length"] = terminated > 0 ? terminated_len_sum / static_cast<double>(terminated) : 0.0;
   if (grpo.overlong_buffer > 0) {
     double sum = 0;
     for (double v : kept.overlong) sum += v;
     m["rewards/overlong_penalty/mean"] = kept.overlong.empty() ? 0.0 : sum / kept.overlong.size();
   }
-  int64_t zero_spread = 0;
-  for (size_t first = 0; first + G <= all_rewards.size(); first += G)
-    zero_spread += *std::max_element(all_rewards.begin() + first, all_rewards.begin() + first + G) ==
-                   *std::min_element(all_rewards.begin() + first, all_rewards.begin() + first + G);
   m["frac_reward_zero_std"] = static_cast<double>(zero_spread) / static_cast<double>(all_rewards.size() / G);
   if (grpo.dynamic_sampling) {
     m["sampling/rounds"] = kept.rounds;
@@ -622,8 +607,7 @@ void Trainer::save_checkpoint() {
   archive.write("rng/cpu", at::detail::getDefaultCPUGenerator().get_state());
   if (reference_ && state_.reference_step > 0) {
     torch::serialize::OutputArchive reference_archive;
-    for (const auto& p : reference_->named_parameters()) reference_archive.write(p.key(), p.value().cpu());
-    for (const auto& b : reference_->named_buffers()) reference_archive.write(b.key(), b.value().cpu());
+    for (const auto& [name, tensor] : policy::state_tensors(*reference_)) reference_archive.write(name, tensor);
     archive.write("reference", reference_archive);
   }
   std::ostringstream bytes;
@@ -644,9 +628,8 @@ void Trainer::save_checkpoint() {
 
 void Trainer::load_checkpoint(const fs::path& dir) {
   const std::string where = dir.string();
-  auto state_json = read_json_file(dir / "trainer_state.json");
-  nlohmann::json counters = state_json;
-  counters.erase("config");
+  auto counters = read_json_file(dir / "trainer_state.json");
+  counters.erase("config");  // written for people; the run's config.json is what resume reads
   counters.erase("epoch");
   state_ = TrainerState::from_json(counters, (dir / "trainer_state.json").string());
   policy::load_state(*policy_.model, policy::load_checkpoint_tensors(dir), where);
@@ -662,26 +645,22 @@ void Trainer::load_checkpoint(const fs::path& dir) {
   if (reference_ && state_.reference_step > 0) {
     torch::serialize::InputArchive reference_archive;
     archive.read("reference", reference_archive);
-    torch::NoGradGuard no_grad;
-    for (auto& p : reference_->named_parameters()) {
-      torch::Tensor t;
-      reference_archive.read(p.key(), t);
-      p.value().copy_(t);
-    }
-    for (auto& b : reference_->named_buffers()) {
-      torch::Tensor t;
-      reference_archive.read(b.key(), t);
-      b.value().copy_(t);
-    }
+    policy::TensorMap tensors;
+    for (const auto& name : reference_archive.keys()) reference_archive.read(name, tensors[name]);
+    policy::load_state(*reference_, tensors, (dir / "trainer_state.pt").string() + ": reference");
   }
 }
 
 void Trainer::log_metrics(const nlohmann::json& row, bool to_jsonl) {
   if (to_jsonl) append_line(run_dir_ / "metrics.jsonl", row);
+  add_to_plots(row);
+  write_curves_svg(run_dir_ / "curves.svg", curve_rows_, config_.train.run_name);
+}
+
+void Trainer::add_to_plots(const nlohmann::json& row) {
   if (!events_) events_ = std::make_unique<EventWriter>(run_dir_);
   events_->add_metrics(row.at("step").get<int64_t>(), row);
   curve_rows_.push_back(row);
-  write_curves_svg(run_dir_ / "curves.svg", curve_rows_, config_.train.run_name);
 }
 
 void Trainer::reopen_logs() {
@@ -692,7 +671,15 @@ void Trainer::reopen_logs() {
   std::ifstream in(run_dir_ / "metrics.jsonl");
   std::string line;
   while (std::getline(in, line))
-    if (!line.empty()) log_metrics(nlohmann::json::parse(line), /*to_jsonl=*/false);
+    if (!line.empty()) add_to_plots(nlohmann::json::parse(line));
+  write_curves_svg(run_dir_ / "curves.svg", curve_rows_, config_.train.run_name);
+}
+
+void Trainer::evaluate_before() {
+  const nlohmann::json before = evaluate(*engine_, eval_problems_, template_text_, eval_options()).summary();
+  std::cout << "eval before: " << before.dump() << std::endl;
+  write_json(run_dir_ / "eval_before.json", before);
+  log_metrics(eval_row(0, before));
 }
 
 nlohmann::json Trainer::train_loop(int64_t first_step) {
@@ -732,12 +719,12 @@ nlohmann::json Trainer::train_loop(int64_t first_step) {
   }
   const double train_seconds = seconds_since(start);
 
-  auto after = evaluate(*engine_, eval_problems_, template_text_, eval);
-  std::cout << "eval after:  " << after.summary().dump() << std::endl;
-  log_metrics(eval_row(config_.train.steps, after.summary()), /*to_jsonl=*/false);
+  const nlohmann::json after = evaluate(*engine_, eval_problems_, template_text_, eval).summary();
+  std::cout << "eval after:  " << after.dump() << std::endl;
+  log_metrics(eval_row(config_.train.steps, after), /*to_jsonl=*/false);
   policy::save_policy(*policy_.model, policy_.dir / "tokenizer.json", run_dir_ / "final");
   nlohmann::json summary = {{"eval_before", read_json_file(run_dir_ / "eval_before.json")},
-                            {"eval_after", after.summary()},
+                            {"eval_after", after},
                             {"steps", config_.train.steps},
                             {"train_seconds", train_seconds},
                             {"task", config_.data.task},
@@ -758,10 +745,7 @@ nlohmann::json Trainer::run(bool overwrite) {
   fs::create_directories(run_dir_);
   write_json(run_dir_ / "config.json", config_.to_json());
   std::cout << "aha train: run " << run_dir_.string() << "\n" << config_.to_json().dump(2) << std::endl;
-  auto before = evaluate(*engine_, eval_problems_, template_text_, eval_options());
-  std::cout << "eval before: " << before.summary().dump() << std::endl;
-  write_json(run_dir_ / "eval_before.json", before.summary());
-  log_metrics(eval_row(0, before.summary()));
+  evaluate_before();
   return train_loop(0);
 }
 
@@ -779,11 +763,7 @@ nlohmann::json Trainer::resume(const fs::path& run_dir) {
   truncate_jsonl_to_step(run_dir_ / "metrics.jsonl", step);
   truncate_jsonl_to_step(run_dir_ / "samples.jsonl", step);
   reopen_logs();
-  if (!fs::exists(run_dir_ / "eval_before.json")) {  // killed before the first eval finished
-    auto before = evaluate(*engine_, eval_problems_, template_text_, eval_options());
-    write_json(run_dir_ / "eval_before.json", before.summary());
-    log_metrics(eval_row(0, before.summary()));
-  }
+  if (!fs::exists(run_dir_ / "eval_before.json")) evaluate_before();  // killed before the first eval finished
   return train_loop(step);
 }
 

@@ -96,14 +96,30 @@ class Trainer {
 
  private:
   struct Scored;
+  // Loss-side sums of one optimizer step over its micro-batches (the clip/ratio/TIS shares token-weighted).
+  struct UpdateSums {
+    double loss = 0, policy_loss = 0, kl = 0, entropy = 0;
+    double clip_low = 0, clip_high = 0, dual_clip = 0, ratio = 0, tis_weight = 0, tis_capped = 0;
+    UpdateSums& operator+=(const UpdateSums& other);
+  };
+  struct LogprobDiff {  // |trainer − rollout| log-prob over the masked tokens of the step's first forward
+    double mean = 0, max = 0;
+  };
+  // The policy's log-probs of part's targets (router replay as configured); count_load adds the tokens'
+  // expert load for the bias update; entropy_NT (optional) receives the per-token entropy.
+  torch::Tensor logprobs(const TrainBatch& part, bool count_load, torch::Tensor* entropy_NT = nullptr);
   // mu passes x minibatches optimizer steps on one rollout batch; adds loss/KL/clip/grad metrics.
   void optimize(const TrainBatch& batch, const torch::Tensor& ref_logp_NT, nlohmann::json& metrics);
   // Loss and backward over micro-batches of rows [begin, begin+count): one optimizer step's gradient.
-  void accumulate(const TrainBatch& batch, const torch::Tensor& ref_logp_NT, const torch::Tensor& old_logp_NT,
-                  int64_t begin, int64_t count, nlohmann::json& sums);
+  // first_forward (optional) receives the log-prob difference of the first micro-batch.
+  UpdateSums accumulate(const TrainBatch& batch, const torch::Tensor& ref_logp_NT, const torch::Tensor& old_logp_NT,
+                        int64_t begin, int64_t count, LogprobDiff* first_forward);
   nlohmann::json train_loop(int64_t first_step);
   // Appends one metrics row to metrics.jsonl (when to_jsonl), the TensorBoard events and curves.svg.
   void log_metrics(const nlohmann::json& row, bool to_jsonl = true);
+  void add_to_plots(const nlohmann::json& row);  // TensorBoard events + curve rows, without redrawing
+  // The held-out eval before training: eval_before.json and the step-0 metrics row.
+  void evaluate_before();
   // Starts fresh TensorBoard events from metrics.jsonl (on resume, after it was cut back to the checkpoint).
   void reopen_logs();
   EvalOptions eval_options() const;
