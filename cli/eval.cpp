@@ -14,6 +14,7 @@
 
 #include "cli/chat_prompt.h"
 #include "datasets/benchmarks.h"
+#include "datasets/jsonl.h"
 #include "datasets/template.h"
 #include "grpo/evaluate.h"
 #include "grpo/trainer.h"
@@ -50,16 +51,7 @@ std::pair<std::vector<grpo::EvalCase>, std::string> read_responses(const std::st
   std::vector<grpo::EvalCase> cases;
   std::vector<bool> token_counts;  // per sample: whether "tokens" was given
   size_t first_count = 0;
-  std::string text;
-  for (int64_t line_no = 1; std::getline(in, text); ++line_no) {
-    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = file + ":" + std::to_string(line_no);
-    nlohmann::json line;
-    try {
-      line = nlohmann::json::parse(text);
-    } catch (const std::exception& e) {
-      throw std::invalid_argument(where + ": invalid JSON: " + e.what());
-    }
+  datasets::for_each_jsonl(in, file, [&](const nlohmann::json& line, int64_t line_no, const std::string& where) {
     if (!line.is_object()) throw std::invalid_argument(where + ": expected a JSON object");
     grpo::EvalCase c;
     c.id = std::to_string(line_no);
@@ -105,7 +97,7 @@ std::pair<std::vector<grpo::EvalCase>, std::string> read_responses(const std::st
       c.samples.push_back(std::move(s));
     }
     cases.push_back(std::move(c));
-  }
+  });
   if (cases.empty()) throw std::invalid_argument(file + ": no problems (expected JSONL lines)");
   const bool all_tokens = std::all_of(token_counts.begin(), token_counts.end(), [](bool b) { return b; });
   if (!all_tokens)

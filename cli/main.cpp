@@ -29,6 +29,7 @@
 
 #include "cli/chat_prompt.h"
 #include "cli/eval.h"
+#include "datasets/jsonl.h"
 #include "grpo/pretrain.h"
 #include "grpo/run_config.h"
 #include "grpo/trainer.h"
@@ -161,18 +162,9 @@ int cmd_score(const std::string& spec, const std::string& in_file, const std::st
   std::ifstream in(in_file);
   if (!in) throw std::runtime_error(in_file + ": cannot open (expected JSONL cases)");
   std::vector<rewards::RewardInput> inputs;
-  std::string text;
-  for (int64_t line_no = 1; std::getline(in, text); ++line_no) {
-    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = in_file + ":" + std::to_string(line_no);
-    nlohmann::json line;
-    try {
-      line = nlohmann::json::parse(text);
-    } catch (const std::exception& e) {
-      throw std::invalid_argument(where + ": invalid JSON: " + e.what());
-    }
+  datasets::for_each_jsonl(in, in_file, [&](const nlohmann::json& line, int64_t, const std::string& where) {
     inputs.push_back(reward_input(line, where));
-  }
+  });
   const auto start = std::chrono::steady_clock::now();
   auto results = rubric.score_batch(inputs, workers);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "datasets/jsonl.h"
+
 namespace aha::datasets {
 namespace {
 
@@ -110,20 +112,10 @@ const Benchmark& find_benchmark(const std::string& name) {
 std::vector<Problem> load_benchmark(const Benchmark& benchmark, const std::filesystem::path& file) {
   std::istringstream lines(read_maybe_gzip(file));
   std::vector<Problem> problems;
-  int64_t line_no = 0;
-  for (std::string line; std::getline(lines, line);) {
-    ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = file.string() + ":" + std::to_string(line_no);
-    nlohmann::json json;
-    try {
-      json = nlohmann::json::parse(line);
-    } catch (const std::exception& e) {
-      throw std::invalid_argument(where + ": invalid JSON: " + e.what());
-    }
+  for_each_jsonl(lines, file.string(), [&](const nlohmann::json& json, int64_t, const std::string& where) {
     if (!json.is_object()) throw std::invalid_argument(where + ": expected a JSON object, got " + json.dump().substr(0, 80));
     problems.push_back(read_problem(benchmark.name, Row{json, where}, static_cast<int64_t>(problems.size())));
-  }
+  });
   if (problems.empty()) throw std::invalid_argument(file.string() + ": no problems (expected JSONL rows)");
   return problems;
 }
