@@ -2,23 +2,15 @@
 #include <catch2/catch.hpp>
 
 #include "rewards/accuracy.h"
+#include "tests/common/rule_cases.h"
 
 using namespace aha::rewards;
 using Catch::Matchers::Contains;
-
-namespace {
-
-struct Row {
-  const char* why;
-  const char* completion;
-  const char* truth;
-  double expected;
-};
-
-}  // namespace
+using aha::testing::check_rule_cases;
+using aha::testing::RuleCase;
 
 TEST_CASE("accuracy rule: literal completions", "[accuracy]") {
-  const Row rows[] = {
+  const RuleCase rows[] = {
       {"exact", "<think>a</think> <answer>60</answer>", "60", 1},
       {"surrounding spaces", "<answer> 60 </answer>", "60", 1},
       {"surrounding newlines", "<answer>\n60\n</answer>", "60", 1},
@@ -56,10 +48,7 @@ TEST_CASE("accuracy rule: literal completions", "[accuracy]") {
       {"misspelt answer tag", "<answr>60</answr>", "60", 0},
       {"empty completion", "", "60", 0},
   };
-  for (const Row& row : rows) {
-    INFO(row.why << ": " << row.completion << " vs " << row.truth);
-    CHECK(AccuracyRule().score(RewardInput{"prompt", row.completion, row.truth}) == row.expected);
-  }
+  check_rule_cases(AccuracyRule(), rows);
 }
 
 TEST_CASE("accuracy rule reads the configured answer tags", "[accuracy]") {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "rewards/gsm8k.h"
+#include "tests/common/rule_cases.h"
 #include "tests/common/shared_data.h"
 
 using namespace aha::rewards;
@@ -17,20 +18,14 @@ namespace {
 namespace fs = std::filesystem;
 using aha::testing::kSharedData;
 using aha::testing::shared_data_present;
-
-
-struct Row {
-  const char* why;
-  const char* completion;
-  const char* truth;
-  double expected;
-};
+using aha::testing::check_rule_cases;
+using aha::testing::RuleCase;
 
 }  // namespace
 
 TEST_CASE("gsm8k rule: literal completions", "[gsm8k]") {
   const auto rule = make_gsm8k_rule(nullptr);
-  const Row rows[] = {
+  const RuleCase rows[] = {
       {"answer tag", "<think>16-3-4=9, 9*2=18</think> <answer>18</answer>", "... #### 18", 1},
       {"dollar sign", "<answer>$18</answer>", "#### 18", 1},
       {"thousands separator in the completion", "<answer>1,000</answer>", "#### 1000", 1},
@@ -53,10 +48,7 @@ TEST_CASE("gsm8k rule: literal completions", "[gsm8k]") {
       {"nothing", "I cannot solve this.", "#### 18", 0},
       {"negative", "<answer>-5</answer>", "#### -5", 1},
   };
-  for (const Row& row : rows) {
-    INFO(row.why << ": " << row.completion << " vs " << row.truth);
-    CHECK(rule->score(RewardInput{"", row.completion, row.truth}) == row.expected);
-  }
+  check_rule_cases(*rule, rows);
 }
 
 TEST_CASE("gsm8k rule: ground truth and options", "[gsm8k]") {

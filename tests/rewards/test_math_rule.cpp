@@ -3,24 +3,16 @@
 #include <catch2/catch.hpp>
 
 #include "rewards/math_rule.h"
+#include "tests/common/rule_cases.h"
 
 using namespace aha::rewards;
 using Catch::Matchers::Contains;
-
-namespace {
-
-struct Row {
-  const char* why;
-  const char* completion;
-  const char* truth;
-  double expected;
-};
-
-}  // namespace
+using aha::testing::check_rule_cases;
+using aha::testing::RuleCase;
 
 TEST_CASE("math rule: completions against ground truths", "[math][rule]") {
   const auto rule = make_math_rule(nullptr);
-  const Row rows[] = {
+  const RuleCase rows[] = {
       {"boxed vs bare", "<think>...</think> <answer>\\boxed{\\frac{1}{2}}</answer>", "0.5", 1},
       {"answer tag vs bare", "<think>...</think> <answer>0.5</answer>", "\\frac{1}{2}", 1},
       {"truth is a whole solution", "so \\boxed{(3, \\pi/2)}",
@@ -36,10 +28,7 @@ TEST_CASE("math rule: completions against ground truths", "[math][rule]") {
       {"interval answer", "<answer>[2, 7)</answer>", "x \\in [2,7)", 1},
       {"units in the completion", "\\boxed{15 \\text{ cm}^2}", "15", 1},
   };
-  for (const Row& row : rows) {
-    INFO(row.why << ": " << row.completion << " vs " << row.truth);
-    CHECK(rule->score(RewardInput{"", row.completion, row.truth}) == row.expected);
-  }
+  check_rule_cases(*rule, rows);
   CHECK(rule->name() == "math");
 }
 
@@ -75,7 +64,7 @@ TEST_CASE("math rule: an empty ground truth is a data error, model output never 
 TEST_CASE("integer rule: AIME and AMC answers", "[math][rule]") {
   const auto rule = make_integer_rule(nullptr, "aime");
   CHECK(rule->name() == "aime");
-  const Row rows[] = {
+  const RuleCase rows[] = {
       {"same integer", "\\boxed{27}", "27", 1},
       {"float ground truth (amc23)", "\\boxed{27}", "27.0", 1},
       {"float answer", "\\boxed{27.0}", "27", 1},
@@ -89,10 +78,7 @@ TEST_CASE("integer rule: AIME and AMC answers", "[math][rule]") {
       {"negative", "\\boxed{-1}", "-1.0", 1},
       {"answer tag", "<answer>204</answer>", "204", 1},
   };
-  for (const Row& row : rows) {
-    INFO(row.why << ": " << row.completion << " vs " << row.truth);
-    CHECK(rule->score(RewardInput{"", row.completion, row.truth}) == row.expected);
-  }
+  check_rule_cases(*rule, rows);
   CHECK_THROWS_WITH(rule->score(RewardInput{"", "\\boxed{1}", "27.5"}),
                     Contains("'27.5'") && Contains("not an integer"));
   CHECK_THROWS_AS(rule->score(RewardInput{"", "\\boxed{1}", "x"}), std::invalid_argument);
