@@ -17,6 +17,7 @@
 #include "datasets/jsonl.h"
 #include "datasets/template.h"
 #include "grpo/evaluate.h"
+#include "grpo/run_config.h"
 #include "grpo/trainer.h"
 #include "policy/checkpoint.h"
 
@@ -117,14 +118,16 @@ struct ProblemSource {
 
 ProblemSource problem_source(const EvalArgs& args) {
   ProblemSource source;
-  if (!args.task.empty()) {
+  if (!args.task.empty()) {  // the trainer's held-out eval settings, taken from the run config's defaults
+    const grpo::RunConfig defaults;
     auto task = datasets::make_task(args.task, nlohmann::json::object());
-    source.problems = task->problems(datasets::parse_split(args.split), args.problems.value_or(200), args.seed);
+    source.problems = task->problems(datasets::parse_split(args.split),
+                                     args.problems.value_or(defaults.train.eval_problems), args.seed);
     source.verifier = "accuracy";
-    source.template_name = "compact";
-    source.temperature = 1.0;
-    source.top_p = 1.0;
-    source.max_new_tokens = 48;
+    source.template_name = defaults.data.template_name;
+    source.temperature = defaults.train.eval_temperature;
+    source.top_p = defaults.train.eval_top_p;
+    source.max_new_tokens = defaults.rollout.max_new_tokens;
     source.description = {{"task", args.task}, {"split", args.split}};
     return source;
   }
@@ -208,15 +211,21 @@ std::ofstream open_out(const std::string& file) {
   return out;
 }
 
+// Options every evaluation shares: the verifier, the scoring workers, and the code rule's own workers.
+grpo::EvalOptions scoring_options(const std::string& verifier, int workers) {
+  grpo::EvalOptions options;
+  options.verifier = verifier;
+  options.workers = workers;
+  if (verifier == "code") options.rules = {{"code", 1.0, {{"workers", workers}}}};
+  return options;
+}
+
 int eval_responses(const EvalArgs& args) {
   if (!args.model.empty() || !args.compare.empty())
     throw std::invalid_argument("--responses: grades completions made elsewhere; leave out --model and --compare");
   if (args.task.empty() == args.benchmark.empty())
     throw std::invalid_argument("--responses needs the verifier: --task math|gsm8k|integer|code|arith or --benchmark NAME");
-  grpo::EvalOptions options;
-  options.verifier = verifier_for(args.task.empty() ? args.benchmark : args.task);
-  options.workers = args.workers;
-  if (options.verifier == "code") options.rules = {{"code", 1.0, {{"workers", args.workers}}}};
+  const grpo::EvalOptions options = scoring_options(verifier_for(args.task.empty() ? args.benchmark : args.task), args.workers);
   auto [cases, length_unit] = read_responses(args.responses);
   const grpo::EvalResult result = grpo::score_cases(std::move(cases), options, length_unit);
   if (!args.out.empty()) {
@@ -244,13 +253,10 @@ int cmd_eval(const EvalArgs& args) {
   ProblemSource source = problem_source(args);
   const std::string template_name = args.template_name.value_or(source.template_name);
   if (template_name != "chat") datasets::resolve_template(template_name);  // a bad template fails before loading
-  grpo::EvalOptions options;
+  grpo::EvalOptions options = scoring_options(source.verifier, args.workers);
   options.samples = args.samples;
   options.seed = args.seed;
   options.prompts_per_batch = args.batch;
-  options.verifier = source.verifier;
-  options.workers = args.workers;
-  if (options.verifier == "code") options.rules = {{"code", 1.0, {{"workers", args.workers}}}};
   options.generation.max_new_tokens = args.max_new_tokens.value_or(source.max_new_tokens);
   options.generation.sampling = {args.temperature.value_or(source.temperature), args.top_p.value_or(source.top_p), 0};
   options.generation.stop_strings = args.stop;
