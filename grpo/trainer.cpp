@@ -61,8 +61,10 @@ class FaultPlan {
     std::string item;
     while (std::getline(list, item, ',')) {
       const auto at = item.find('@');
-      if (at == std::string::npos) throw std::invalid_argument("AHA_FAULT: \"" + item + "\": expected point@step");
-      points_.emplace(item.substr(0, at), std::stoll(item.substr(at + 1)));
+      const std::string step = at == std::string::npos ? "" : item.substr(at + 1);
+      if (step.empty() || step.find_first_not_of("0123456789") != std::string::npos)
+        throw std::invalid_argument("AHA_FAULT: \"" + item + "\": expected point@step");
+      points_.emplace(item.substr(0, at), std::stoll(step));
     }
   }
   bool has(const std::string& point, int64_t step) const {
@@ -634,7 +636,12 @@ void Trainer::load_checkpoint(const fs::path& dir) {
   state_ = TrainerState::from_json(counters, (dir / "trainer_state.json").string());
   policy::load_state(*policy_.model, policy::load_checkpoint_tensors(dir), where);
   torch::serialize::InputArchive archive;
-  archive.load_from((dir / "trainer_state.pt").string());
+  try {
+    archive.load_from((dir / "trainer_state.pt").string());
+  } catch (const c10::Error& e) {
+    throw std::runtime_error((dir / "trainer_state.pt").string() + ": cannot read the trainer state: " +
+                             e.what_without_backtrace());
+  }
   torch::serialize::InputArchive optimizer_archive;
   archive.read("optimizer", optimizer_archive);
   optimizer_->load(optimizer_archive);

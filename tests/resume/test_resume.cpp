@@ -205,4 +205,10 @@ TEST_CASE("a non-finite loss skips the update and K bad steps in a row stop the 
   CHECK(slurp(log).find("2 steps in a row skipped a non-finite update") != std::string::npos);
   CHECK(slurp(tmp / "out2/run/checkpoints/latest") == "step-3\n");
   CHECK_FALSE(fs::exists(tmp / "out2/run/final"));
+
+  // a damaged trainer state is a one-line error naming the file, not a crash
+  std::ofstream(tmp / "out2/run/checkpoints/step-3/trainer_state.pt") << "not a torch archive";
+  std::ofstream(log, std::ios::trunc).close();
+  CHECK(run({"--resume", (tmp / "out2/run").string()}, "", log) == 1);
+  CHECK(slurp(log).find("step-3/trainer_state.pt: cannot read the trainer state") != std::string::npos);
 }
