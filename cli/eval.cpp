@@ -20,6 +20,7 @@
 #include "grpo/run_config.h"
 #include "grpo/trainer.h"
 #include "policy/checkpoint.h"
+#include "policy/eos.h"
 
 namespace aha::cli {
 namespace {
@@ -158,7 +159,7 @@ grpo::EvalResult evaluate_model(const std::string& model_dir, const std::vector<
     const std::string text = datasets::resolve_template(template_name);
     for (const auto& p : problems) prompts.push_back(datasets::render_prompt(text, p));
   }
-  rollout::Engine engine(policy.model, policy.tokenizer, grpo::resolve_eos_token(policy));
+  rollout::Engine engine(policy.model, policy.tokenizer, policy::resolve_eos_token(policy));
   return grpo::evaluate_prompts(engine, problems, prompts, options);
 }
 

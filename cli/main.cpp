@@ -30,12 +30,13 @@
 #include "cli/chat_prompt.h"
 #include "cli/eval.h"
 #include "datasets/jsonl.h"
-#include "grpo/pretrain.h"
 #include "grpo/run_config.h"
 #include "grpo/trainer.h"
 #include "policy/chat_template.h"
 #include "policy/checkpoint.h"
+#include "policy/eos.h"
 #include "policy/tokenizer_config.h"
+#include "pretrain/pretrain.h"
 #include "rewards/rubric.h"
 
 namespace {
@@ -61,15 +62,15 @@ int cmd_train(const std::string& config_path, const std::string& resume_dir, con
 
 int cmd_pretrain(const std::string& config_path, const std::vector<std::string>& overrides, int64_t dump_count,
                  const std::string& out) {
-  auto config = grpo::load_pretrain_config(config_path, overrides);
+  auto config = pretrain::load_pretrain_config(config_path, overrides);
   if (dump_count > 0) {
     if (out.empty()) throw std::invalid_argument("--dump-corpus needs --out FILE");
     std::ofstream file(out);
-    for (const auto& doc : grpo::pretrain_documents(config, dump_count)) file << doc << "<|endoftext|>\n";
+    for (const auto& doc : pretrain::pretrain_documents(config, dump_count)) file << doc << "<|endoftext|>\n";
     std::cerr << "aha pretrain: wrote " << dump_count << " documents to " << out << "\n";
     return 0;
   }
-  grpo::pretrain(config);
+  pretrain::pretrain(config);
   return 0;
 }
 
@@ -244,7 +245,7 @@ int cmd_generate(const std::string& model_dir, const std::string& prompt, bool c
                  double temperature, double top_p, uint64_t seed) {
   auto policy = policy::load_policy(model_dir);
   const std::string text = chat ? cli::render_chat(model_dir, *policy.tokenizer, prompt) : prompt;
-  rollout::Engine engine(policy.model, policy.tokenizer, grpo::resolve_eos_token(policy));
+  rollout::Engine engine(policy.model, policy.tokenizer, policy::resolve_eos_token(policy));
   rollout::GenerationConfig g;
   g.max_new_tokens = max_new_tokens;
   g.sampling = {temperature, top_p, 0};
@@ -253,7 +254,7 @@ int cmd_generate(const std::string& model_dir, const std::string& prompt, bool c
   nlohmann::json out = {{"prompt", prompt},
                         {"completion", c.text},
                         {"token_ids", c.token_ids},
-                        {"finish_reason", c.finish_reason}};
+                        {"finish_reason", rollout::to_string(c.finish_reason)}};
   if (chat) out["chat_prompt"] = text;
   std::cout << out.dump(2) << std::endl;
   return 0;

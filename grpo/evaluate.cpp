@@ -8,7 +8,7 @@
 
 #include "datasets/template.h"
 #include "grpo/eval_metrics.h"
-#include "grpo/seeds.h"
+#include "rollout/seeds.h"
 #include "rewards/answer_key.h"
 #include "rewards/rubric.h"
 
@@ -172,7 +172,7 @@ EvalResult evaluate_prompts(rollout::Engine& engine, const std::vector<datasets:
     const std::vector<std::string> batch(prompts.begin() + begin, prompts.begin() + end);
     std::vector<uint64_t> seeds;
     for (size_t i = begin; i < end; ++i)
-      for (int64_t s = 0; s < k; ++s) seeds.push_back(sample_seed(options.seed, i, s));
+      for (int64_t s = 0; s < k; ++s) seeds.push_back(rollout::sample_seed(options.seed, i, s));
     const rollout::RolloutResult rollout = engine.generate(batch, k, options.generation, seeds);
     for (size_t i = begin; i < end; ++i) {
       EvalCase c{problems[i].id, prompts[i], problems[i].answer, {}};
@@ -180,7 +180,7 @@ EvalResult evaluate_prompts(rollout::Engine& engine, const std::vector<datasets:
         const rollout::Completion& completion = rollout.completions[(i - begin) * k + s];
         EvalSample sample;
         sample.text = completion.text;
-        sample.finish_reason = completion.finish_reason;
+        sample.finish_reason = rollout::to_string(completion.finish_reason);
         sample.length = static_cast<int64_t>(completion.token_ids.size());
         c.samples.push_back(std::move(sample));
       }

@@ -23,7 +23,8 @@
 #include "grpo/loss.h"
 #include "grpo/run_dir.h"
 #include "grpo/schedule.h"
-#include "grpo/seeds.h"
+#include "policy/eos.h"
+#include "rollout/seeds.h"
 
 namespace aha::grpo {
 namespace fs = std::filesystem;
@@ -142,13 +143,6 @@ TrainerState TrainerState::from_json(const nlohmann::json& j, const std::string&
   return s;
 }
 
-int64_t resolve_eos_token(const policy::LoadedPolicy& policy) {
-  if (policy.config.eos_token_id) return *policy.config.eos_token_id;
-  if (auto id = policy.tokenizer->token_to_id("<|endoftext|>")) return *id;
-  throw std::runtime_error((policy.dir / "config.json").string() +
-                           ": no eos_token_id and the tokenizer has no <|endoftext|> token");
-}
-
 TrainBatch TrainBatch::slice(int64_t begin, int64_t count) const {
   TrainBatch out{tokens_NT.narrow(0, begin, count),  positions_NT.narrow(0, begin, count),
                  targets_NT.narrow(0, begin, count), mask_NT.narrow(0, begin, count),
@@ -214,7 +208,7 @@ Trainer::Trainer(RunConfig config) : config_(std::move(config)) {
   if (device.is_cuda() && !torch::cuda::is_available())
     throw std::runtime_error("model.device is \"cuda\" but no CUDA device is available");
   policy_.model->to(device);
-  eos_token_id_ = resolve_eos_token(policy_);
+  eos_token_id_ = policy::resolve_eos_token(policy_);
   if (config_.grpo.loss.needs_reference()) {  // frozen copy of the start checkpoint; none is kept when beta == 0
     reference_ = policy::load_policy(config_.model.path).model;
     reference_->to(device);
@@ -436,7 +430,7 @@ StepLog Trainer::step(int64_t step_index) {
       const auto& problem = stream_->at(k);
       prompts.push_back(datasets::render_prompt(template_text_, problem));
       answers.push_back(problem.answer);
-      for (int64_t g = 0; g < G; ++g) seeds.push_back(sample_seed(config_.train.seed, k, g));
+      for (int64_t g = 0; g < G; ++g) seeds.push_back(rollout::sample_seed(config_.train.seed, k, g));
     }
     state_.prompts_drawn += P;
     const auto rollout = engine_->generate(prompts, G, config_.generation(), seeds);
@@ -466,7 +460,7 @@ StepLog Trainer::step(int64_t step_index) {
       len_sum += len;
       len_min = std::min(len_min, len);
       len_max = std::max(len_max, len);
-      if (c.finish_reason == "length") {
+      if (c.finish_reason == rollout::FinishReason::Length) {
         ++clipped;
       } else {
         terminated_len_sum += len;
@@ -565,7 +559,7 @@ StepLog Trainer::step(int64_t step_index) {
         for (const auto& [name, score] : kept.scored[i].rules) rules[name] = score;
         append_line(run_dir_ / "samples.jsonl",
                     {{"step", step_index + 1}, {"prompt", kept.prompts[c.prompt_index]}, {"completion", c.text},
-                     {"answer", kept.answers[c.prompt_index]}, {"finish_reason", c.finish_reason},
+                     {"answer", kept.answers[c.prompt_index]}, {"finish_reason", rollout::to_string(c.finish_reason)},
                      {"reward", kept.rewards[i]}, {"rules", rules}, {"advantage", adv.advantages[i].item<double>()}});
       }
     }

@@ -142,7 +142,4 @@ class Trainer {
   std::vector<nlohmann::json> curve_rows_;
 };
 
-// The end-of-text id: config.json eos_token_id, else the tokenizer's <|endoftext|>.
-int64_t resolve_eos_token(const policy::LoadedPolicy& policy);
-
 }  // namespace aha::grpo

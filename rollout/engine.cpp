@@ -3,6 +3,7 @@
 #include "rollout/engine.h"
 
 #include <chrono>
+#include <optional>
 #include <stdexcept>
 
 #include <torch/torch.h>
@@ -10,6 +11,15 @@
 #include "rollout/kv_cache.h"
 
 namespace aha::rollout {
+
+const char* to_string(FinishReason reason) {
+  switch (reason) {
+    case FinishReason::Eos: return "eos";
+    case FinishReason::Stop: return "stop";
+    case FinishReason::Length: return "length";
+  }
+  return "?";
+}
 
 Engine::Engine(policy::Transformer model, std::shared_ptr<const policy::Tokenizer> tokenizer, int64_t eos_token_id)
     : model_(std::move(model)), tokenizer_(std::move(tokenizer)), eos_token_id_(eos_token_id) {}
@@ -85,19 +95,19 @@ RolloutResult Engine::generate(const std::vector<std::string>& prompts, int64_t 
       auto& c = result.completions[b];
       c.token_ids.push_back(tok[b]);
       c.logprobs.push_back(lp[b]);
-      std::string reason;
+      std::optional<FinishReason> reason;
       if (tok[b] == eos_token_id_) {
-        reason = "eos";
+        reason = FinishReason::Eos;
       } else if (!config.stop_strings.empty()) {
         const size_t from = c.token_ids.size() > stop_window ? c.token_ids.size() - stop_window : 0;
         const std::string text =
             tokenizer_->decode(std::vector<int64_t>(c.token_ids.begin() + from, c.token_ids.end()));
         for (const auto& stop : config.stop_strings)
-          if (text.find(stop) != std::string::npos) reason = "stop";
+          if (text.find(stop) != std::string::npos) reason = FinishReason::Stop;
       }
-      if (reason.empty() && step + 1 == config.max_new_tokens) reason = "length";
-      if (!reason.empty()) {
-        c.finish_reason = reason;
+      if (!reason && step + 1 == config.max_new_tokens) reason = FinishReason::Length;
+      if (reason) {
+        c.finish_reason = *reason;
         finished[b] = true;
         --active;
       }
@@ -114,7 +124,7 @@ RolloutResult Engine::generate(const std::vector<std::string>& prompts, int64_t 
     auto& c = result.completions[b];
     c.prompt_index = b / G;
     std::vector<int64_t> visible = c.token_ids;
-    if (c.finish_reason == "eos") visible.pop_back();
+    if (c.finish_reason == FinishReason::Eos) visible.pop_back();
     c.text = tokenizer_->decode(visible);
     result.generated_tokens += static_cast<int64_t>(c.token_ids.size());
     if (!config.record_routes) continue;

@@ -23,12 +23,16 @@ struct GenerationConfig {
   bool record_routes = false;
 };
 
+// Why a completion ended: its EOS token, a stop string, or max_new_tokens.
+enum class FinishReason { Eos, Stop, Length };
+const char* to_string(FinishReason reason);  // "eos", "stop", "length" (the names vLLM and TRL log)
+
 struct Completion {
   int64_t prompt_index = 0;
-  std::vector<int64_t> token_ids;  // generated tokens, incl. the EOS token when finish_reason == "eos"
+  std::vector<int64_t> token_ids;  // generated tokens, incl. the EOS token when finish_reason is Eos
   std::vector<float> logprobs;     // behaviour log-prob of each generated token
   std::string text;                // decoded completion, without the EOS token
-  std::string finish_reason;       // "eos", "stop" or "length"
+  FinishReason finish_reason = FinishReason::Length;
   // routes[m]: [prompt_len + token_ids.size() - 1, K] experts of MoE layer m for every input token of the
   // training forward (prompt + completion minus its last token); empty unless record_routes.
   std::vector<torch::Tensor> routes;

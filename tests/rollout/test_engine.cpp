@@ -88,8 +88,8 @@ TEST_CASE("a completion depends only on its seed, not on the batch it shares") {
   for (int i = 0; i < 8; ++i) CHECK(again.completions[i].token_ids == big.completions[i].token_ids);
   for (const auto& c : big.completions) {
     CHECK(c.logprobs.size() == c.token_ids.size());
-    CHECK((c.finish_reason == "eos" || c.finish_reason == "length"));
-    if (c.finish_reason == "length") CHECK(c.token_ids.size() == 16);
+    CHECK((c.finish_reason == rollout::FinishReason::Eos || c.finish_reason == rollout::FinishReason::Length));
+    if (c.finish_reason == rollout::FinishReason::Length) CHECK(c.token_ids.size() == 16);
   }
 }
 
@@ -107,7 +107,7 @@ TEST_CASE("stop strings end a completion at the token that completes them") {
   g.stop_strings = {stop};
   auto stopped = engine.generate({"User: x\nAssistant: "}, 1, g, {77});
   const auto& c = stopped.completions[0];
-  CHECK(c.finish_reason == "stop");
+  CHECK(c.finish_reason == rollout::FinishReason::Stop);
   CHECK(c.text.find(stop) != std::string::npos);
   CHECK(c.text.size() <= c.text.find(stop) + stop.size() + 8);  // ends within a token of the stop string
   CHECK(c.token_ids.size() < free_run.completions[0].token_ids.size());

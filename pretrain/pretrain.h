@@ -12,7 +12,7 @@
 #include "datasets/task.h"
 #include "policy/config.h"
 
-namespace aha::grpo {
+namespace aha::pretrain {
 
 struct PretrainConfig {
   policy::ModelConfig model;
@@ -44,4 +44,4 @@ std::vector<std::string> pretrain_documents(const PretrainConfig& config, size_t
 // Trains and writes config.output atomically (HF layout). Returns {"final_loss", "seconds", ...}.
 nlohmann::json pretrain(const PretrainConfig& config);
 
-}  // namespace aha::grpo
+}  // namespace aha::pretrain

@@ -1,5 +1,5 @@
 // Synthetic-corpus pretraining for the demo base; see pretrain.h.
-#include "grpo/pretrain.h"
+#include "pretrain/pretrain.h"
 
 #include <chrono>
 #include <iostream>
@@ -11,10 +11,11 @@
 #include "grpo/json_fields.h"
 #include "grpo/run_config.h"
 #include "grpo/schedule.h"
-#include "grpo/seeds.h"
+#include "rollout/seeds.h"
 #include "policy/checkpoint.h"
+#include "policy/eos.h"
 
-namespace aha::grpo {
+namespace aha::pretrain {
 
 PretrainConfig load_pretrain_config(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
   auto j = read_json_file(file);
@@ -68,7 +69,7 @@ std::vector<std::string> pretrain_documents(const PretrainConfig& config, size_t
     // prompt + " " + demonstration: templates end at "Assistant:" and the completion the model learns to
     // write starts with " <think>", so the prompt's last token is the same in training and in rollout.
     docs.push_back(datasets::render_prompt(template_text, problems[i]) + " " +
-                   task->demonstration(problems[i], config.noise, mix64(config.data_seed ^ (i * 0x9E37ull + 1))));
+                   task->demonstration(problems[i], config.noise, rollout::mix64(config.data_seed ^ (i * 0x9E37ull + 1))));
   return docs;
 }
 
@@ -78,8 +79,7 @@ nlohmann::json pretrain(const PretrainConfig& config) {
   if (tokenizer.vocab_size() > config.model.vocab_size)
     throw std::invalid_argument("model.vocab_size " + std::to_string(config.model.vocab_size) +
                                 " is smaller than the tokenizer's " + std::to_string(tokenizer.vocab_size()));
-  int64_t eos = config.model.eos_token_id ? *config.model.eos_token_id
-                                          : tokenizer.token_to_id("<|endoftext|>").value_or(0);
+  const int64_t eos = policy::resolve_eos_token(config.model, tokenizer, "pretrain config model");
   policy::Transformer model(config.model);
   model->init_weights(config.seed);
   torch::optim::AdamWOptions options(config.lr);
@@ -137,4 +137,4 @@ nlohmann::json pretrain(const PretrainConfig& config) {
   return {{"final_loss", loss_ema}, {"seconds", seconds}, {"output", config.output}};
 }
 
-}  // namespace aha::grpo
+}  // namespace aha::pretrain

@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-namespace aha::grpo {
+namespace aha::rollout {
 
 inline uint64_t mix64(uint64_t x) {
   x += 0x9E3779B97F4A7C15ull;
@@ -17,4 +17,4 @@ inline uint64_t sample_seed(uint64_t run_seed, uint64_t prompt, uint64_t sample)
   return mix64(mix64(mix64(run_seed) ^ prompt) ^ (sample + 0x632BE59BD9B4E019ull));
 }
 
-}  // namespace aha::grpo
+}  // namespace aha::rollout
