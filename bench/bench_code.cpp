@@ -22,7 +22,7 @@
 #include <thread>
 #include <vector>
 
-#include "rewards/code_reward.h"
+#include "rewards/code/code_reward.h"
 
 namespace {
 

@@ -1,4 +1,4 @@
-// Benchmark of the math answer checkers (rewards/math_rule.h, rewards/gsm8k.h) on real data, against
+// Benchmark of the math answer checkers (rewards/math/math_rule.h, rewards/gsm8k.h) on real data, against
 // HuggingFace Math-Verify on the same inputs in the same run (scripts/bench_math_verify.py, run through
 // --python when given). One thread on both sides. Workloads:
 //   gsm8k: the 5,276 labelled model solutions of ../shared/data/verifier/gsm8k_model_solutions.jsonl,
@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "rewards/gsm8k.h"
-#include "rewards/math_rule.h"
+#include "rewards/math/math_rule.h"
 
 namespace {
 

@@ -7,12 +7,15 @@
 #include <string>
 #include <vector>
 
+#include "eval/sources.h"
+
 namespace aha::cli {
 
-// Unset optionals take the defaults of the problem source: the arith task keeps the trainer's held-out
-// eval (compact template, temperature 1.0, top-p 1.0, 48 new tokens, 200 problems), so `aha eval` reproduces
-// a run's eval_before/eval_after; benchmarks use DeepSeek-R1's sampling (temperature 0.6, top-p 0.95), the
-// r1zero template, 4096 new tokens and every problem of the file.
+// Unset optionals take the defaults of the problem source (eval/sources.h): the arith task keeps the
+// trainer's held-out eval (eval::HeldOutDefaults: compact template, temperature 1.0, top-p 1.0, 48 new
+// tokens, 200 problems), so `aha eval` reproduces a run's eval_before/eval_after; benchmarks use
+// DeepSeek-R1's sampling (eval::BenchmarkDefaults: temperature 0.6, top-p 0.95, the r1zero template, 4096
+// new tokens and every problem of the file).
 struct EvalArgs {
   std::string model, compare;      // model directories; compare: a second model ("after")
   std::string task, benchmark;     // exactly one names the problems (or, with responses, the verifier)
@@ -20,9 +23,9 @@ struct EvalArgs {
   std::string responses;           // JSONL of completions made elsewhere: no model
   std::string split = "test";      // arith only
   std::optional<std::string> template_name;  // preset, "chat", or text with {question}
-  int64_t samples = 4;
+  int64_t samples = eval::HeldOutDefaults::samples;
   std::optional<int64_t> problems;  // 0: all
-  uint64_t seed = 2;
+  uint64_t seed = eval::HeldOutDefaults::seed;  // problems and samples
   std::optional<double> temperature, top_p;
   std::optional<int64_t> max_new_tokens;
   std::vector<std::string> stop;

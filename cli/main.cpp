@@ -27,16 +27,18 @@
 
 #include <torch/torch.h>
 
-#include "cli/chat_prompt.h"
 #include "cli/eval.h"
 #include "datasets/jsonl.h"
 #include "grpo/run_config.h"
+#include "grpo/stop_signal.h"
 #include "grpo/trainer.h"
+#include "policy/chat_prompt.h"
 #include "policy/chat_template.h"
 #include "policy/checkpoint.h"
 #include "policy/eos.h"
 #include "policy/tokenizer_config.h"
 #include "pretrain/pretrain.h"
+#include "rewards/registry.h"
 #include "rewards/rubric.h"
 
 namespace {
@@ -93,8 +95,8 @@ int cmd_info(const std::string& model_dir) {
   if (moe_layers > 0)
     arch.update({{"routed_experts", c.n_routed_experts}, {"shared_experts", c.n_shared_experts},
                  {"experts_per_token", c.num_experts_per_tok}, {"n_group", c.n_group},
-                 {"topk_group", c.topk_group}, {"scoring_func", c.scoring_func}});
-  if (c.rope_scaling.type != "none") arch["rope_scaling"] = c.rope_scaling.type;
+                 {"topk_group", c.topk_group}, {"scoring_func", policy::to_string(c.scoring_func)}});
+  if (c.rope_scaling.type != policy::RopeType::None) arch["rope_scaling"] = policy::to_string(c.rope_scaling.type);
   nlohmann::json info = {
       {"model", model_dir},
       {"model_type", c.model_type},
@@ -244,7 +246,7 @@ int cmd_convert(const std::string& model_dir, const std::string& out_dir, const 
 int cmd_generate(const std::string& model_dir, const std::string& prompt, bool chat, int64_t max_new_tokens,
                  double temperature, double top_p, uint64_t seed) {
   auto policy = policy::load_policy(model_dir);
-  const std::string text = chat ? cli::render_chat(model_dir, *policy.tokenizer, prompt) : prompt;
+  const std::string text = chat ? policy::render_chat(model_dir, *policy.tokenizer, prompt) : prompt;
   rollout::Engine engine(policy.model, policy.tokenizer, policy::resolve_eos_token(policy));
   rollout::GenerationConfig g;
   g.max_new_tokens = max_new_tokens;
@@ -301,7 +303,7 @@ int cmd_tokenize(const std::string& model_dir, const std::string& text, bool cha
   if (chat) {
     if (no_bos)
       throw std::invalid_argument("--no-bos: not with --chat (the chat template writes the BOS itself)");
-    const std::string rendered = cli::render_chat(model_dir, tokenizer, text);
+    const std::string rendered = policy::render_chat(model_dir, tokenizer, text);
     std::cout << nlohmann::json{{"text", rendered}, {"token_ids", tokenizer.encode(rendered)}}.dump()
               << std::endl;
     return 0;

@@ -8,7 +8,7 @@
 //   amc23      amc23/test.jsonl           {"id", "problem", "answer"}; answer 27.0 read as "27"
 //   humaneval  humaneval/HumanEval.jsonl.gz (gzip JSONL) {"task_id", "prompt", "test", "entry_point"};
 //              question = the prompt (signature and docstring), answer = {"prompt", "test",
-//              "entry_point"} as JSON text, the ground truth of the code rule (rewards/code_reward.h)
+//              "entry_point"} as JSON text, the ground truth of the code rule (rewards/code/code_reward.h)
 // Each benchmark names the reward rule that grades it. Ids: "<benchmark>/<row id>" (the row's id field,
 // else its 0-based line number; HumanEval keeps its own "HumanEval/0").
 // Bad rows are std::invalid_argument naming file:line and the field ("aime24/test.jsonl:3: field

@@ -63,7 +63,8 @@ AdvantageResult group_advantages(const torch::Tensor& rewards_N, int64_t group_s
 
   AdvantageResult result;
   result.advantages = advantages_PG.reshape({N}).to(torch::kFloat32);
-  result.zero_spread_groups = num_groups == 0 ? 0 : zero_spread_P1.sum().item<int64_t>();
+  result.zero_spread_P = zero_spread_P1.reshape({num_groups}).cpu();
+  result.zero_spread_groups = num_groups == 0 ? 0 : result.zero_spread_P.sum().item<int64_t>();
   return result;
 }
 

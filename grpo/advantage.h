@@ -23,7 +23,8 @@ std::string to_string(ScaleRewards scale);
 
 struct AdvantageResult {
   torch::Tensor advantages;        // [N] float32, same device as the rewards
-  int64_t zero_spread_groups = 0;  // groups whose rewards are all equal (advantage 0)
+  torch::Tensor zero_spread_P;     // [P] bool on the CPU: group p's rewards are all equal (advantage 0)
+  int64_t zero_spread_groups = 0;  // how many groups are zero-spread
 };
 
 // rewards_N: [N] rewards laid out group by group (the G completions of prompt 0, then of prompt 1, ...).

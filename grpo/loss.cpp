@@ -122,7 +122,6 @@ PolicyLossOutput policy_loss(const torch::Tensor& logp_NT, const torch::Tensor& 
 }
 
 PolicyLossOutput policy_loss(const LossInputs& in, const PolicyLossConfig& config, const LossNormalizer& normalizer) {
-  config.validate();
   const torch::Tensor& logp_NT = in.logp_NT;
   if (!logp_NT.defined() || logp_NT.dim() != 2)
     throw std::invalid_argument("policy_loss: logp must be a 2-D tensor [N, T]; got " +
@@ -164,9 +163,10 @@ PolicyLossOutput policy_loss(const LossInputs& in, const PolicyLossConfig& confi
   };
   const torch::Tensor logp = zero_padding(logp_NT);                      // [N, T], carries the gradient
   const torch::Tensor old_logp = zero_padding(in.old_logp_NT.detach());  // [N, T]
-  const double tokens = mask.sum().item<double>();
   const double sequences = normalizer.sequences > 0 ? normalizer.sequences : static_cast<double>(logp.size(0));
-  const double step_tokens = normalizer.tokens > 0 ? normalizer.tokens : tokens;
+  // The trainer passes the step's token count, so the loss itself never waits for the device; only a call
+  // without a normaliser counts its tokens here (a host sync).
+  const double step_tokens = normalizer.tokens > 0 ? normalizer.tokens : mask.sum().item<double>();
   const auto agg = [&](const torch::Tensor& x_NT) { return aggregate(x_NT * mask, mask, config, sequences, step_tokens); };
 
   // Clamp before exp: a stale token can have logπ_θ − logπ_old in the hundreds, exp overflows to inf and
@@ -214,7 +214,6 @@ PolicyLossOutput policy_loss(const LossInputs& in, const PolicyLossConfig& confi
 
   PolicyLossOutput out;
   out.loss = agg(per_token_loss);
-  out.tokens = tokens;
 
   torch::NoGradGuard no_grad;
   const auto zero = torch::zeros({}, logp.options());

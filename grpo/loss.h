@@ -61,7 +61,9 @@ struct PolicyLossConfig {
   double sum_norm = 1.0;  // divisor per sequence for SeqMeanTokenSumNorm, e.g. max_new_tokens
 
   bool needs_reference() const { return beta > 0.0; }
-  void validate() const;  // throws std::invalid_argument naming the field, the value and the allowed range
+  // Throws std::invalid_argument naming the field, the value and the allowed range. Run once when the
+  // config is loaded (RunConfig::validate); policy_loss does not re-check it per call.
+  void validate() const;
 };
 
 // The size of the whole optimizer step a (micro-)batch belongs to; 0 means "this batch is the whole step".
@@ -95,7 +97,6 @@ struct PolicyLossOutput {
   torch::Tensor ratio_mean;      // detached: mean ratio
   torch::Tensor tis_weight_mean;  // detached: mean truncated-IS weight (1 when tis_cap == 0)
   torch::Tensor tis_capped_frac;  // detached: share of tokens whose IS weight hit the cap
-  double tokens = 0;              // masked tokens in this call
 };
 
 // Computes in float64 when logp is float64, else in float32. Throws std::invalid_argument on shape,

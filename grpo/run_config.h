@@ -1,6 +1,8 @@
-// The run configuration of `aha train` / `aha eval`: JSON sections mapped to plain structs, one per
-// component (model, data, rollout, rewards, grpo, train). Unknown keys and wrong types are errors naming
-// the key; validate() checks cross-field rules. The resolved config is saved in the run directory.
+// The run configuration of `aha train`: JSON sections mapped to plain structs, one per component (model,
+// data, rollout, rewards, grpo, train). Each section lists its keys once, in fields(), which both reads
+// and writes it (common/json_fields.h): unknown keys and wrong types are errors naming the key, and named
+// options (aggregation, kl_estimator, ...) become enums at load. validate() checks ranges and cross-field
+// rules, also at load, so nothing downstream re-checks. The resolved config is saved in the run directory.
 #pragma once
 
 #include <filesystem>
@@ -10,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/task.h"
+#include "eval/sources.h"
 #include "grpo/advantage.h"
 #include "grpo/loss.h"
 #include "rewards/rule.h"
@@ -20,26 +23,54 @@ namespace aha::grpo {
 struct ModelSection {
   std::string path;            // HF-layout policy directory
   std::string device = "cpu";  // "cpu" or "cuda"
+
+  template <class F>
+  void fields(F& f) {
+    f("path", path);
+    f("device", device);
+  }
 };
 
 struct DataSection {
   std::string task = "arith";
   nlohmann::json options = nlohmann::json::object();  // task options
-  std::string template_name = "compact";             // preset name or literal text with {question}
-  uint64_t seed = 1;                                  // train problems and their order in every epoch
-  uint64_t eval_seed = 2;                             // held-out problems
+  std::string template_name = eval::HeldOutDefaults::template_name;  // preset name or text with {question}
+  uint64_t seed = 1;                                   // train problems and their order in every epoch
+  uint64_t eval_seed = eval::HeldOutDefaults::seed;  // held-out problems and their samples
   int64_t train_size = 0;  // problems in one epoch, reshuffled each epoch; 0: a fresh problem every draw
+
+  template <class F>
+  void fields(F& f) {
+    f("task", task);
+    f("options", options);
+    f("template", template_name);
+    f("seed", seed);
+    f("eval_seed", eval_seed);
+    f("train_size", train_size);
+  }
 };
 
 struct RolloutSection {
   int64_t prompts_per_step = 16;
   int64_t group_size = 8;
-  int64_t max_new_tokens = 48;
+  int64_t max_new_tokens = eval::HeldOutDefaults::max_new_tokens;
   double temperature = 1.0;
   double top_p = 1.0;
   int64_t top_k = 0;
   std::vector<std::string> stop;
   bool record_routes = false;
+
+  template <class F>
+  void fields(F& f) {
+    f("prompts_per_step", prompts_per_step);
+    f("group_size", group_size);
+    f("max_new_tokens", max_new_tokens);
+    f("temperature", temperature);
+    f("top_p", top_p);
+    f("top_k", top_k);
+    f("stop", stop);
+    f("record_routes", record_routes);
+  }
 };
 
 // Presets set several GrpoSection fields together (README "The GRPO family"); any field set in the
@@ -65,6 +96,39 @@ struct GrpoSection {
   int64_t ref_refresh_steps = 0;    // copy the policy into the reference every N steps; 0 never
   bool router_replay = false;
   double bias_update_gamma = 0.001;  // auxiliary-loss-free balancing speed γ; 0 disables
+
+  template <class F>
+  void fields(F& f) {
+    f("preset", preset);
+    f("beta", loss.beta);
+    f("kl_estimator", loss.kl_estimator, parse_kl_estimator);
+    f("kl_placement", loss.kl_in_loss, parse_kl_placement, kl_placement_name);
+    f("clip_low", loss.clip_low);
+    f("clip_high", loss.clip_high);
+    f("dual_clip", loss.dual_clip);
+    f("ratio_level", loss.ratio_level, parse_ratio_level);
+    f("entropy_coef", loss.entropy_coef);
+    f("tis_cap", loss.tis_cap);
+    f("max_log_ratio", loss.max_log_ratio);
+    f("aggregation", loss.aggregation, parse_aggregation);
+    f("sum_norm", loss.sum_norm);
+    f("scale_rewards", scale_rewards, parse_scale_rewards);
+    f("advantage_eps", advantage_eps);
+    f("mu", mu);
+    f("minibatches", minibatches);
+    f("micro_batch_size", micro_batch_size);
+    f("recompute_old_logprobs", recompute_old_logprobs);
+    f("dynamic_sampling", dynamic_sampling);
+    f("max_sampling_rounds", max_sampling_rounds);
+    f("overlong_buffer", overlong_buffer);
+    f("overlong_penalty", overlong_penalty);
+    f("ref_refresh_steps", ref_refresh_steps);
+    f("router_replay", router_replay);
+    f("bias_update_gamma", bias_update_gamma);
+  }
+  // kl_placement: "loss" (kl_in_loss) or "reward"
+  static bool parse_kl_placement(const std::string& name);
+  static std::string kl_placement_name(bool kl_in_loss) { return kl_in_loss ? "loss" : "reward"; }
 };
 
 // Sets the preset's fields (g.preset names it; unknown -> std::invalid_argument listing the presets).
@@ -82,15 +146,40 @@ struct TrainSection {
   double max_grad_norm = 1.0;
   uint64_t seed = 1;
   int64_t samples_per_step = 4;  // completions written to samples.jsonl per step
-  int64_t eval_problems = 200;
-  int64_t eval_samples = 4;
-  double eval_temperature = 1.0;
-  double eval_top_p = 1.0;
+  int64_t eval_problems = eval::HeldOutDefaults::problems;
+  int64_t eval_samples = eval::HeldOutDefaults::samples;
+  double eval_temperature = eval::HeldOutDefaults::temperature;
+  double eval_top_p = eval::HeldOutDefaults::top_p;
   int64_t eval_every = 0;  // held-out eval every N steps (eval/* metrics); 0: only before and after
   int64_t threads = 0;  // torch intra-op threads; 0 = library default
   int64_t save_every = 0;        // checkpoint every N steps (and on SIGINT/SIGTERM); 0: only on signals
   int64_t keep_checkpoints = 3;  // newest K checkpoints kept
   int64_t max_bad_steps = 3;     // K consecutive steps with a skipped non-finite update stop the run
+
+  template <class F>
+  void fields(F& f) {
+    f("run_name", run_name);
+    f("output_dir", output_dir);
+    f("steps", steps);
+    f("lr", lr);
+    f("warmup_steps", warmup_steps);
+    f("min_lr_ratio", min_lr_ratio);
+    f("weight_decay", weight_decay);
+    f("adam_beta1", adam_beta1);
+    f("adam_beta2", adam_beta2);
+    f("max_grad_norm", max_grad_norm);
+    f("seed", seed);
+    f("samples_per_step", samples_per_step);
+    f("eval_problems", eval_problems);
+    f("eval_samples", eval_samples);
+    f("eval_temperature", eval_temperature);
+    f("eval_top_p", eval_top_p);
+    f("eval_every", eval_every);
+    f("threads", threads);
+    f("save_every", save_every);
+    f("keep_checkpoints", keep_checkpoints);
+    f("max_bad_steps", max_bad_steps);
+  }
 };
 
 struct RunConfig {
@@ -101,7 +190,7 @@ struct RunConfig {
   GrpoSection grpo;
   TrainSection train;
 
-  void validate() const;  // cross-field rules; std::invalid_argument naming the keys
+  void validate() const;  // ranges and cross-field rules; std::invalid_argument naming the keys
   nlohmann::json to_json() const;
   rollout::GenerationConfig generation() const;
 };

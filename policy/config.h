@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -20,8 +21,23 @@
 
 namespace aha::policy {
 
-struct RopeScaling {          // on the rotary dims only (MLA: qk_rope_head_dim; GQA: head_dim), spec §1.4.3
-  std::string type = "none";  // "none", "yarn", "linear" or "llama3"
+// The string options of config.json, parsed once at load so the forward compares enums, not strings.
+// to_string gives transformers' name: "sigmoid", "softmax"; "noaux_tc", "greedy", "group_limited_greedy";
+// "default", "yarn", "linear", "llama3". Each parse_* accepts those names (parse_rope_type also "none") and
+// throws std::invalid_argument naming the value and the supported ones.
+enum class ScoringFunc { Sigmoid, Softmax };
+enum class TopkMethod { NoauxTc, Greedy, GroupLimitedGreedy };
+enum class RopeType { None, Yarn, Linear, Llama3 };
+
+const char* to_string(ScoringFunc scoring_func);
+const char* to_string(TopkMethod topk_method);
+const char* to_string(RopeType rope_type);
+ScoringFunc parse_scoring_func(std::string_view name);
+TopkMethod parse_topk_method(std::string_view name);
+RopeType parse_rope_type(std::string_view name);
+
+struct RopeScaling {  // on the rotary dims only (MLA: qk_rope_head_dim; GQA: head_dim), spec §1.4.3
+  RopeType type = RopeType::None;
   double factor = 1.0;
   int64_t original_max_position_embeddings = 4096;
   double beta_fast = 32.0;
@@ -58,8 +74,8 @@ struct ModelConfig {
   int64_t n_group = 1;
   int64_t topk_group = 1;
   double routed_scaling_factor = 1.0;
-  std::string scoring_func = "sigmoid";
-  std::string topk_method = "noaux_tc";
+  ScoringFunc scoring_func = ScoringFunc::Sigmoid;
+  TopkMethod topk_method = TopkMethod::NoauxTc;
   bool norm_topk_prob = true;
   int64_t first_k_dense_replace = 0;
   std::vector<int64_t> mlp_only_layers;  // qwen3_moe: these layers are dense
@@ -75,11 +91,12 @@ struct ModelConfig {
   std::string torch_dtype = "float32";
   double initializer_range = 0.02;
 
+  // A string compare, but only ever at construction (blocks, Rope::make, cache allocation), never per token.
   bool uses_mla() const { return model_type == "deepseek_v3" || model_type == "deepseek_v2"; }
   int64_t qk_head_dim() const { return qk_nope_head_dim + qk_rope_head_dim; }
   // Dims RoPE rotates per head: the decoupled qk_rope_head_dim for MLA, the whole head for GQA.
   int64_t rope_dim() const { return uses_mla() ? qk_rope_head_dim : head_dim; }
-  bool has_router_bias() const { return topk_method == "noaux_tc"; }
+  bool has_router_bias() const { return topk_method == TopkMethod::NoauxTc; }
   bool is_moe_layer(int64_t layer) const;
   // MLA: qk_head_dim^-0.5 · mscale² under YaRN (spec §1.4.2); GQA: head_dim^-0.5
   double softmax_scale() const;

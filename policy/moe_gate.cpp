@@ -22,7 +22,7 @@ MoeGateImpl::MoeGateImpl(const ModelConfig& c)
 Routing MoeGateImpl::forward(const torch::Tensor& x_ND, const torch::Tensor& replay_idx_NK) {
   const int64_t N = x_ND.size(0);
   auto logits_NE = torch::matmul(x_ND.to(torch::kFloat), weight.to(torch::kFloat).t());  // fp32 router
-  auto scores_NE = scoring_func == "softmax" ? logits_NE.softmax(/*dim=*/-1) : logits_NE.sigmoid();
+  auto scores_NE = scoring_func == ScoringFunc::Softmax ? logits_NE.softmax(/*dim=*/-1) : logits_NE.sigmoid();
   torch::Tensor topk_idx_NK;
   if (replay_idx_NK.defined()) {
     topk_idx_NK = replay_idx_NK;
@@ -30,9 +30,9 @@ Routing MoeGateImpl::forward(const torch::Tensor& x_ND, const torch::Tensor& rep
     torch::NoGradGuard no_grad;  // selection is not differentiable; only the gathered weights are
     auto choice_NE = scores_NE.detach();
     if (e_score_correction_bias.defined()) choice_NE = choice_NE + e_score_correction_bias;  // selection only
-    if (n_group > 1 && topk_method != "greedy") {
+    if (n_group > 1 && topk_method != TopkMethod::Greedy) {
       auto grouped = choice_NE.view({N, n_group, n_experts / n_group});                      // [N, G, E/G]
-      auto group_score_NG = topk_method == "noaux_tc"
+      auto group_score_NG = topk_method == TopkMethod::NoauxTc
                                 ? std::get<0>(grouped.topk(2, /*dim=*/-1)).sum(/*dim=*/-1)  // V3: top-2 sum
                                 : std::get<0>(grouped.max(/*dim=*/-1));                     // V2: max [N, G]
       auto keep_idx = std::get<1>(group_score_NG.topk(topk_group, /*dim=*/-1));              // [N, topk_group]

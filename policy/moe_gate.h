@@ -31,7 +31,8 @@ struct MoeGateImpl : torch::nn::Module {
   void update_bias(const torch::Tensor& load_E, double gamma);
 
   int64_t n_experts, top_k, n_group, topk_group;
-  std::string scoring_func, topk_method;
+  ScoringFunc scoring_func;
+  TopkMethod topk_method;
   bool norm_topk_prob;
   double routed_scaling_factor;
   torch::Tensor weight;                   // [E, D]

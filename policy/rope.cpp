@@ -26,7 +26,7 @@ Rope Rope::make(const ModelConfig& config) {
   for (int64_t j = 0; j < half; ++j) base[j] = 1.0 / std::pow(config.rope_theta, (2.0 * j) / dim);
   Rope rope;
   const RopeScaling& rs = config.rope_scaling;
-  if (rs.type == "yarn") {
+  if (rs.type == RopeType::Yarn) {
     double low = std::floor(yarn_correction_dim(rs.beta_fast, dim, config.rope_theta, rs.original_max_position_embeddings));
     double high = std::ceil(yarn_correction_dim(rs.beta_slow, dim, config.rope_theta, rs.original_max_position_embeddings));
     low = std::max(low, 0.0);
@@ -41,9 +41,9 @@ Rope Rope::make(const ModelConfig& config) {
       rope.attention_factor = yarn_mscale(rs.factor, rs.mscale) / yarn_mscale(rs.factor, rs.mscale_all_dim);
     else
       rope.attention_factor = yarn_mscale(rs.factor, 1.0);
-  } else if (rs.type == "linear") {  // positions / factor
+  } else if (rs.type == RopeType::Linear) {  // positions / factor
     for (int64_t j = 0; j < half; ++j) inv[j] = static_cast<float>(base[j] / rs.factor);
-  } else if (rs.type == "llama3") {
+  } else if (rs.type == RopeType::Llama3) {
     // Long wavelengths (beyond original context / low_freq_factor) are interpolated by `factor`, short
     // ones (below original context / high_freq_factor) kept, and the band between blended smoothly.
     const double context = static_cast<double>(rs.original_max_position_embeddings);

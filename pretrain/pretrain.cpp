@@ -8,7 +8,7 @@
 #include <torch/torch.h>
 
 #include "datasets/template.h"
-#include "grpo/json_fields.h"
+#include "common/json_fields.h"
 #include "grpo/run_config.h"
 #include "grpo/schedule.h"
 #include "rollout/seeds.h"
@@ -18,40 +18,45 @@
 namespace aha::pretrain {
 
 PretrainConfig load_pretrain_config(const std::filesystem::path& file, const std::vector<std::string>& overrides) {
-  auto j = read_json_file(file);
-  for (const auto& o : overrides) apply_override(j, o);
+  auto j = grpo::read_json_file(file);
+  for (const auto& o : overrides) common::apply_override(j, o);
   const std::string where = file.string();
   PretrainConfig c;
   nlohmann::json model, data = nlohmann::json::object(), train = nlohmann::json::object(), noise = nlohmann::json::object();
-  JsonFields(j, where).field("model", model).field("tokenizer", c.tokenizer).field("data", data).field("train", train).finish();
+  common::FieldReader top(j, where);
+  top("model", model);
+  top("tokenizer", c.tokenizer);
+  top("data", data);
+  top("train", train);
+  top.finish();
   c.model = policy::model_config_from_json(model, where + ": model");
-  JsonFields(data, where + ": data")
-      .field("task", c.task)
-      .field("options", c.task_options)
-      .field("template", c.template_name)
-      .field("seed", c.data_seed)
-      .field("noise", noise)
-      .finish();
-  JsonFields(noise, where + ": data.noise")
-      .field("wrong_step_prob", c.noise.wrong_step_prob)
-      .field("broken_format_prob", c.noise.broken_format_prob)
-      .field("max_error", c.noise.max_error)
-      .finish();
+  common::FieldReader data_fields(data, where + ": data");
+  data_fields("task", c.task);
+  data_fields("options", c.task_options);
+  data_fields("template", c.template_name);
+  data_fields("seed", c.data_seed);
+  data_fields("noise", noise);
+  data_fields.finish();
+  common::FieldReader noise_fields(noise, where + ": data.noise");
+  noise_fields("wrong_step_prob", c.noise.wrong_step_prob);
+  noise_fields("broken_format_prob", c.noise.broken_format_prob);
+  noise_fields("max_error", c.noise.max_error);
+  noise_fields.finish();
   c.noise.validate();
-  JsonFields(train, where + ": train")
-      .field("steps", c.steps)
-      .field("batch_size", c.batch_size)
-      .field("lr", c.lr)
-      .field("warmup_steps", c.warmup_steps)
-      .field("min_lr_ratio", c.min_lr_ratio)
-      .field("weight_decay", c.weight_decay)
-      .field("max_grad_norm", c.max_grad_norm)
-      .field("bias_update_gamma", c.bias_update_gamma)
-      .field("seed", c.seed)
-      .field("output", c.output)
-      .field("log_every", c.log_every)
-      .field("threads", c.threads)
-      .finish();
+  common::FieldReader train_fields(train, where + ": train");
+  train_fields("steps", c.steps);
+  train_fields("batch_size", c.batch_size);
+  train_fields("lr", c.lr);
+  train_fields("warmup_steps", c.warmup_steps);
+  train_fields("min_lr_ratio", c.min_lr_ratio);
+  train_fields("weight_decay", c.weight_decay);
+  train_fields("max_grad_norm", c.max_grad_norm);
+  train_fields("bias_update_gamma", c.bias_update_gamma);
+  train_fields("seed", c.seed);
+  train_fields("output", c.output);
+  train_fields("log_every", c.log_every);
+  train_fields("threads", c.threads);
+  train_fields.finish();
   if (c.tokenizer.empty()) throw std::invalid_argument(where + ": tokenizer: required (path to tokenizer.json)");
   if (c.output.empty()) throw std::invalid_argument(where + ": train.output: required (directory to write)");
   if (c.steps < 1 || c.batch_size < 1) throw std::invalid_argument(where + ": train.steps and train.batch_size must be >= 1");
@@ -115,8 +120,8 @@ nlohmann::json pretrain(const PretrainConfig& config) {
     auto hidden = model->hidden_states(tokens, positions, fwd);
     auto logp = model->token_logprobs(hidden, targets, 1.0);
     auto loss = -(logp * mask).sum() / mask.sum();
-    double lr = learning_rate(step, config.steps, config.lr, config.warmup_steps, config.min_lr_ratio);
-    set_learning_rate(optimizer, lr);
+    double lr = grpo::learning_rate(step, config.steps, config.lr, config.warmup_steps, config.min_lr_ratio);
+    grpo::set_learning_rate(optimizer, lr);
     optimizer.zero_grad();
     loss.backward();
     if (config.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), config.max_grad_norm);

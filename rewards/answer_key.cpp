@@ -3,8 +3,8 @@
 
 #include "rewards/accuracy.h"
 #include "rewards/gsm8k.h"
-#include "rewards/math_equiv.h"
-#include "rewards/math_extract.h"
+#include "rewards/math/math_equiv.h"
+#include "rewards/math/math_extract.h"
 #include "rewards/tags.h"
 #include "rewards/task_options.h"
 

@@ -3,7 +3,7 @@
 // the completion exactly as its rule does, with the rule's options, so a sample votes for the answer it
 // was graded on:
 //   accuracy  the last <answer> block's integer in canonical form ("+060" -> "60")
-//   math      the extracted answer text (math_extract.h); two answers are the same when the math rule's
+//   math      the extracted answer text (math/math_extract.h); two answers are the same when the math rule's
 //             equivalence holds with the group's first answer as gold ("\frac{1}{2}" and "0.5" vote
 //             together)
 //   gsm8k     the final number as an exact rational ("1,000.00" -> "1000", "7/2")

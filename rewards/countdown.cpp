@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "rewards/math_extract.h"
+#include "rewards/math/math_extract.h"
 #include "rewards/task_options.h"
 
 namespace aha::rewards {

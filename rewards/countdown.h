@@ -29,7 +29,7 @@
 #include <string_view>
 #include <vector>
 
-#include "rewards/math_number.h"
+#include "rewards/math/math_number.h"
 #include "rewards/rule.h"
 #include "rewards/tags.h"
 

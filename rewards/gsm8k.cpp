@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "rewards/math_equiv.h"
+#include "rewards/math/math_equiv.h"
 #include "rewards/task_options.h"
 
 namespace aha::rewards {

@@ -2,7 +2,7 @@
 // Ground truth: the number after the last "####" (the GSM8K data) or after a line starting "A:" (the
 // OpenAI model-solution files), or else the whole text; commas, "$" and spaces are ignored, so
 // "#### 1,000" is 1000. A ground truth that is not a number is std::invalid_argument (a data bug).
-// Completion: the final answer per math_extract.h (answer block, \boxed, "the answer is", "####", "A:",
+// Completion: the final answer per math/math_extract.h (answer block, \boxed, "the answer is", "####", "A:",
 // then the last number), read as an exact number: "$1,000", "1000.00", "1000 dollars", "\boxed{1000}",
 // "50%" (as 50, the percent sign ignored; GSM8K has no percent answers in any other sense) all score for
 // 1000 or 50. When the extracted text is not a plain number ("She made $18 a day"), it counts only if it
@@ -16,8 +16,8 @@
 #include <string>
 #include <string_view>
 
-#include "rewards/math_extract.h"
-#include "rewards/math_number.h"
+#include "rewards/math/math_extract.h"
+#include "rewards/math/math_number.h"
 #include "rewards/rule.h"
 
 namespace aha::rewards {

@@ -9,6 +9,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "rewards/registry.h"
+
 namespace aha::rewards {
 
 Rubric::Rubric(const std::vector<RuleSpec>& specs) : specs_(specs) {

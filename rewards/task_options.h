@@ -1,7 +1,7 @@
 // JSON options of the task checkers (math, integer, gsm8k, countdown): key checking and typed reads with
 // errors that name the rule, the key, what was expected and what was given, e.g.
 //   reward rule 'math': option 'float_rounding': expected an integer in [0, 15], got 40
-// and the answer-extraction keys the checkers share (see math_extract.h):
+// and the answer-extraction keys the checkers share (see math/math_extract.h):
 //   answer_open, answer_close   the answer tags (default <answer>, </answer>)
 //   use_answer_tags             look inside the last answer block first (default true)
 //   last_number_fallback        without any marker, take the last formula or number (default true)
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "rewards/math_extract.h"
+#include "rewards/math/math_extract.h"
 
 namespace aha::rewards {
 

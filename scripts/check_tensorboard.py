@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Dev-time check: a run directory's TensorBoard event files load in the `tensorboard` package, and its
-curves.svg is well-formed XML (grpo/tensorboard.h, grpo/curves.h). aha itself never needs Python.
+curves.svg is well-formed XML (runlog/tensorboard.h, runlog/curves.h). aha itself never needs Python.
 
 Loads RUN_DIR's events.out.tfevents.* twice: with the legacy EventAccumulator (Scalars) and with the
 plugin_event_accumulator the scalars dashboard uses (simple_value migrated to tensors by data_compat); both

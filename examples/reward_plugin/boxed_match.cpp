@@ -1,4 +1,4 @@
-// An example aha reward plugin (C ABI aha_reward_v1, see rewards/aha_reward_v1.h), written in C++:
+// An example aha reward plugin (C ABI aha_reward_v1, see rewards/custom/aha_reward_v1.h), written in C++:
 // 1 when the content of the completion's last \boxed{...} equals the ground truth (both trimmed),
 // `partial_credit` when there is a boxed answer but it differs, 0 when there is none.
 //   config: {"partial_credit": 0.1}   (optional, default 0)
@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "rewards/aha_reward_v1.h"
+#include "rewards/custom/aha_reward_v1.h"
 
 namespace {
 

@@ -14,7 +14,7 @@ Your function may be either
                  fn(completions, prompts=..., answer=..., **kwargs) -> list[float]
 Return None (or raise) for a sample you cannot score: aha gives it the rule's fallback and counts it.
 
-Protocol (rewards/program_rule.h), one line each way per batch:
+Protocol (rewards/custom/program_rule.h), one line each way per batch:
     aha  -> us   {"version": 1, "inputs": [{"prompt": "...", "completion": "...", "answer": "..."}, ...]}
     us   -> aha  {"scores": [1.0, null, ...]}   or   {"error": "why"}
 Logs go to stderr: anything else on stdout would break the protocol. Standard library only.

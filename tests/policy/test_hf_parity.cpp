@@ -30,7 +30,7 @@ TEST_CASE("logits match HF transformers DeepseekV3 in fp32 (max rel err <= 1e-4)
   double rel = testing::max_relative_error(logits, ref);
   INFO("max relative error " << rel);
   CHECK(rel <= 1e-4);
-  CHECK(policy.config.rope_scaling.type == "yarn");     // read from transformers v5's rope_parameters
+  CHECK(policy.config.rope_scaling.type == policy::RopeType::Yarn);  // from transformers v5's rope_parameters
   CHECK(policy.model->mtp_tensors.empty());              // HF writes no MTP weights
   CHECK(policy.config.num_nextn_predict_layers == 1);
 }
@@ -104,7 +104,7 @@ TEST_CASE("FP8 E4M3 weights with 128x128 block scales dequantise exactly as torc
 TEST_CASE("DeepSeek-V2 (q_lora null, softmax router, group_limited_greedy) matches HF transformers: logits and 32 greedy tokens") {
   const auto dir = std::filesystem::path(AHA_SOURCE_DIR) / "tests/fixtures/hf_deepseek_v2";
   auto policy = policy::load_policy(dir);
-  CHECK(policy.config.scoring_func == "softmax");
+  CHECK(policy.config.scoring_func == policy::ScoringFunc::Softmax);
   CHECK(policy.config.q_lora_rank == 0);
   CHECK_FALSE(policy.config.has_router_bias());
   auto expected = policy::load_safetensors(dir / "expected.safetensors");

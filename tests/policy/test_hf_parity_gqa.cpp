@@ -63,14 +63,14 @@ TEST_CASE("GQA config fields are read as transformers writes them") {
   CHECK(llama.head_dim == 32);
   CHECK(llama.num_key_value_heads == 1);
   CHECK((llama.qkv_bias && llama.o_bias));
-  CHECK(llama.rope_scaling.type == "llama3");  // from v5's rope_parameters
+  CHECK(llama.rope_scaling.type == policy::RopeType::Llama3);  // from v5's rope_parameters
   CHECK(llama.rope_scaling.original_max_position_embeddings == 32);
   auto qwen3 = policy::load_model_config(fixture("qwen3") / "config.json");
   CHECK(qwen3.qk_norm);
   CHECK(qwen3.head_dim == 24);
   auto moe = policy::load_model_config(fixture("qwen3_moe") / "config.json");
   CHECK(moe.n_routed_experts == 8);  // v5 writes num_local_experts
-  CHECK(moe.scoring_func == "softmax");
+  CHECK(moe.scoring_func == policy::ScoringFunc::Softmax);
   CHECK(moe.norm_topk_prob);
   CHECK_FALSE(moe.is_moe_layer(0));  // mlp_only_layers [0]
   CHECK(moe.is_moe_layer(1));
@@ -106,6 +106,37 @@ TEST_CASE("v4 config spellings and unsupported values give the same config or a 
   auto q2 = nlohmann::json::parse(std::ifstream(fixture("qwen2") / "config.json"));
   q2["use_sliding_window"] = true;
   CHECK_THROWS_WITH(policy::model_config_from_json(q2, "cfg.json"), Catch::Contains("use_sliding_window"));
+}
+
+// Catches a misspelt name in an enum's table (to_string and parse disagree, or the HF name is wrong), an
+// error that stops listing the supported names, and a rope type parsed per key rather than once.
+TEST_CASE("config string options parse to enums and print back as transformers' names") {
+  using policy::RopeType, policy::ScoringFunc, policy::TopkMethod;
+  for (auto f : {ScoringFunc::Sigmoid, ScoringFunc::Softmax})
+    CHECK(policy::parse_scoring_func(to_string(f)) == f);
+  for (auto m : {TopkMethod::NoauxTc, TopkMethod::Greedy, TopkMethod::GroupLimitedGreedy})
+    CHECK(policy::parse_topk_method(to_string(m)) == m);
+  for (auto t : {RopeType::None, RopeType::Yarn, RopeType::Linear, RopeType::Llama3})
+    CHECK(policy::parse_rope_type(to_string(t)) == t);
+  CHECK(std::string(to_string(TopkMethod::GroupLimitedGreedy)) == "group_limited_greedy");
+  CHECK(std::string(to_string(RopeType::None)) == "default");
+  CHECK(policy::parse_rope_type("none") == RopeType::None);
+  CHECK_THROWS_WITH(policy::parse_scoring_func("relu"),
+                    "scoring_func 'relu' is not supported; supported: sigmoid, softmax");
+  CHECK_THROWS_WITH(policy::parse_topk_method("top2"),
+                    "topk_method 'top2' is not supported; supported: noaux_tc, greedy, group_limited_greedy");
+  CHECK_THROWS_WITH(
+      policy::parse_rope_type("longrope"),
+      "rope_scaling type 'longrope' is not supported; supported: default, yarn, linear, llama3");
+
+  auto j = nlohmann::json::parse(std::ifstream(fixture("qwen3_moe") / "config.json"));
+  j["scoring_func"] = "relu";
+  CHECK_THROWS_WITH(policy::model_config_from_json(j, "cfg.json"),
+                    "cfg.json: scoring_func 'relu' is not supported; supported: sigmoid, softmax");
+  j.erase("scoring_func");
+  j.erase("rope_parameters");
+  j["rope_scaling"] = {{"type", "longrope"}, {"rope_type", "linear"}, {"factor", 2.0}};  // the newer key wins
+  CHECK(policy::model_config_from_json(j, "cfg.json").rope_scaling.type == RopeType::Linear);
 }
 
 TEST_CASE("a GQA checkpoint saved by aha loads back with identical tensors, config and logits") {

@@ -60,7 +60,7 @@ TEST_CASE("YaRN inv_freq and softmax scale match DeepSeek-V3's published values"
   policy::ModelConfig c = testing::tiny_config();
   c.qk_nope_head_dim = 128;
   c.qk_rope_head_dim = 64;
-  c.rope_scaling = {"yarn", 40.0, 4096, 32.0, 1.0, 1.0, 1.0};
+  c.rope_scaling = {policy::RopeType::Yarn, 40.0, 4096, 32.0, 1.0, 1.0, 1.0};
   auto rope = policy::Rope::make(c);
   // spec §1.4.3: inv_freq[0..3] = 1, 0.749894, 0.562341, 0.421697; inv_freq[31] = 3.3338e-6
   CHECK(rope.inv_freq[1].item<float>() == Approx(0.749894).epsilon(1e-5));

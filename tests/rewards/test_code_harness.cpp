@@ -1,9 +1,13 @@
 // Table-driven tests for the code reward's text handling: which code a completion runs, how a HumanEval
-// program is assembled, how stdin/stdout answers compare, and what ground truths and options are refused.
+// program is assembled, how stdin/stdout answers compare, and what ground truths and options are refused;
+// and that the Python the sandbox runs is the code/harness/*.py files the build embedded.
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+#include <string>
 
-#include "rewards/code_harness.h"
-#include "rewards/code_reward.h"
+#include "rewards/code/code_harness.h"
+#include "rewards/code/code_reward.h"
 
 using namespace aha::rewards;
 using Catch::Matchers::Contains;
@@ -138,4 +142,33 @@ TEST_CASE("code options from JSON: field names as keys, unknown keys named with 
   CHECK_THROWS_WITH(code_options_from_json(json{{"workers", 32}}), Contains("sandbox.processes"));
   CHECK_THROWS_WITH(code_options_from_json(json{{"sandbox", {{"cpu_seconds", -1}}}}),
                     Contains("cpu_seconds"));
+}
+
+namespace {
+
+// A harness file as the build embeds it (code/embed_harness.cmake): without its leading "#" lines.
+std::string harness_program(const std::string& stem) {
+  const std::string path = std::string(AHA_SOURCE_DIR) + "/rewards/code/harness/" + stem + ".py";
+  std::ifstream in(path, std::ios::binary);
+  INFO(path);
+  REQUIRE(in.is_open());
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string program = text.str();
+  while (program.starts_with("#")) {
+    const size_t end_of_line = program.find('\n');
+    program.erase(0, end_of_line == std::string::npos ? program.size() : end_of_line + 1);
+  }
+  return program;
+}
+
+}  // namespace
+
+// Catches a broken embedding rule (a header line left in, a blank line or a trailing newline lost) and a
+// stale generated header: the programs must be today's .py files, byte for byte, codec first.
+TEST_CASE("the sandbox runs the harness .py files as embedded, codec first", "[code]") {
+  const std::string codec = harness_program("codec");
+  CHECK(judge_source() == codec + harness_program("judge"));
+  CHECK(candidate_source() == codec + harness_program("candidate"));
+  CHECK(stdio_source() == harness_program("stdio"));
 }

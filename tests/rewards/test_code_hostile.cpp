@@ -26,7 +26,7 @@
 #include <set>
 #include <sstream>
 
-#include "rewards/code_reward.h"
+#include "rewards/code/code_reward.h"
 #include "tests/common/temp_dir.h"
 
 using namespace aha::rewards;

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "rewards/code_reward.h"
+#include "rewards/code/code_reward.h"
 
 using namespace aha::rewards;
 namespace fs = std::filesystem;

@@ -3,8 +3,8 @@
 // cases with their comparison rules, fallback scores for timeouts, counters, and batch order.
 #include <catch2/catch.hpp>
 
-#include "rewards/code_harness.h"
-#include "rewards/code_reward.h"
+#include "rewards/code/code_harness.h"
+#include "rewards/code/code_reward.h"
 
 using namespace aha::rewards;
 using Catch::Matchers::Contains;

@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 
-#include "rewards/custom_rule.h"
+#include "rewards/custom/custom_rule.h"
 
 using namespace aha::rewards;
 using Catch::Matchers::Contains;

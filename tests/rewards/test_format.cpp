@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "rewards/format.h"
-#include "rewards/rule.h"
+#include "rewards/registry.h"
 
 using namespace aha::rewards;
 using Catch::Matchers::Contains;

@@ -3,7 +3,7 @@
 //     Agreement is printed per `semantics`; we adopt the policy of the NeMo-Skills cases (Math-Verify
 //     based, like ours) and assert >= 95 % on them. hendrycks MATH's string-matching grader treats bare
 //     lists as ordered, and simple-evals' judge refuses unsimplified fractions (3245/5 vs 649); we
-//     document the other choice in rewards/math_equiv.h, so those sources are reported, not asserted.
+//     document the other choice in rewards/math/math_equiv.h, so those sources are reported, not asserted.
 //   - math500/test.jsonl: every reference solution, scored by the "math" rule against the answer after
 //     its "The answer is:", scores 1 (>= 99 % asserted, failures listed).
 //   - aime24 and amc23: every answer parses as an integer for the "integer" rule ("025", "27.0").
@@ -15,8 +15,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "rewards/math_equiv.h"
-#include "rewards/math_rule.h"
+#include "rewards/math/math_equiv.h"
+#include "rewards/math/math_rule.h"
 #include "tests/common/shared_data.h"
 
 using namespace aha::rewards;

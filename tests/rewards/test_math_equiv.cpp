@@ -1,12 +1,12 @@
-// Answer equivalence (rewards/math_equiv.h) on literal strings, one table per class of answer, each row
+// Answer equivalence (rewards/math/math_equiv.h) on literal strings, one table per class of answer, each row
 // naming the behaviour it guards. Expected values follow Math-Verify 0.9.0 (verify(parse("\boxed{gold}"),
 // parse("\boxed{pred}"))) except the rows marked "departs", which math_equiv.h documents.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 
-#include "rewards/math_equiv.h"
-#include "rewards/math_parse.h"
+#include "rewards/math/math_equiv.h"
+#include "rewards/math/math_parse.h"
 
 using aha::rewards::math::equivalent;
 using aha::rewards::math::prepare_answer;

@@ -1,10 +1,10 @@
-// Final-answer extraction (rewards/math_extract.h) from completions and from ground truths that are whole
-// solutions. Each row names the behaviour it guards.
+// Final-answer extraction (rewards/math/math_extract.h) from completions and from ground truths that are
+// whole solutions. Each row names the behaviour it guards.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 
-#include "rewards/math_extract.h"
+#include "rewards/math/math_extract.h"
 
 using namespace aha::rewards::math;
 

@@ -1,10 +1,10 @@
-// Bounded big integers and rationals (rewards/math_number.h): exactness past 64 bits, Knuth division,
+// Bounded big integers and rationals (rewards/math/math_number.h): exactness past 64 bits, Knuth division,
 // and the size bound that keeps hostile answers like 10^{10^{10}} from growing without limit.
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <random>
 
-#include "rewards/math_number.h"
+#include "rewards/math/math_number.h"
 
 using aha::rewards::math::BigInt;
 using aha::rewards::math::Rational;

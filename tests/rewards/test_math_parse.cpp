@@ -1,10 +1,10 @@
-// Normalisation (rewards/math_normalize.h) and parsing (rewards/math_parse.h) of answers: the trees the
-// equivalence check relies on, written out with debug_string so a change in how something parses shows
-// up as a readable diff.
+// Normalisation (rewards/math/math_normalize.h) and parsing (rewards/math/math_parse.h) of answers: the
+// trees the equivalence check relies on, written out with debug_string so a change in how something
+// parses shows up as a readable diff.
 #include <catch2/catch.hpp>
 #include <string>
 
-#include "rewards/math_parse.h"
+#include "rewards/math/math_parse.h"
 
 using namespace aha::rewards::math;
 

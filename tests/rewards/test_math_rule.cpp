@@ -1,8 +1,8 @@
-// The "math" and "integer" (AIME/AMC) checkers as reward rules (rewards/math_rule.h): whole completions
+// The "math" and "integer" (AIME/AMC) checkers as reward rules (rewards/math/math_rule.h): whole completions
 // against whole or bare ground truths, options and their errors, and the never-throw-on-output promise.
 #include <catch2/catch.hpp>
 
-#include "rewards/math_rule.h"
+#include "rewards/math/math_rule.h"
 #include "tests/common/rule_cases.h"
 
 using namespace aha::rewards;

@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 
-#include "rewards/plugin_rule.h"
+#include "rewards/custom/plugin_rule.h"
 
 using namespace aha::rewards;
 using Catch::Matchers::Contains;

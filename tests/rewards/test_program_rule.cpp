@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "rewards/program_rule.h"
+#include "rewards/custom/program_rule.h"
 
 using namespace aha::rewards;
 using Catch::Matchers::Contains;

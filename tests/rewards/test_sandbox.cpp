@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "rewards/sandbox.h"
+#include "rewards/code/sandbox.h"
 #include "tests/common/temp_dir.h"
 
 using namespace aha::rewards;

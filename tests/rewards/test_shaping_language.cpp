@@ -3,8 +3,8 @@
 // letters.
 #include <catch2/catch.hpp>
 
-#include "rewards/language.h"
-#include "rewards/unicode_script.h"
+#include "rewards/shaping/language.h"
+#include "rewards/shaping/unicode_script.h"
 
 using namespace aha::rewards;
 using Catch::Matchers::Contains;

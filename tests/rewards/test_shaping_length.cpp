@@ -4,7 +4,7 @@
 #include <catch2/catch.hpp>
 #include <limits>
 
-#include "rewards/length.h"
+#include "rewards/shaping/length.h"
 
 using namespace aha::rewards;
 using Catch::Matchers::Contains;

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
-#include "rewards/repetition.h"
+#include "rewards/shaping/repetition.h"
 
 using namespace aha::rewards;
 using Catch::Matchers::Contains;

@@ -1,0 +1,158 @@
+// The optimizer side of a training step; see policy_update.h.
+#include "grpo/policy_update.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/torch.h>
+
+#include "grpo/loss.h"
+#include "grpo/schedule.h"
+
+namespace aha::grpo {
+
+UpdateSums& UpdateSums::operator+=(const UpdateSums& o) {
+  loss += o.loss;
+  policy_loss += o.policy_loss;
+  kl += o.kl;
+  entropy += o.entropy;
+  clip_low += o.clip_low;
+  clip_high += o.clip_high;
+  dual_clip += o.dual_clip;
+  ratio += o.ratio;
+  tis_weight += o.tis_weight;
+  tis_capped += o.tis_capped;
+  return *this;
+}
+
+PolicyUpdater::PolicyUpdater(const RunConfig& config, policy::Transformer model)
+    : config_(config), model_(std::move(model)) {
+  torch::optim::AdamWOptions options(config_.train.lr);
+  options.betas({config_.train.adam_beta1, config_.train.adam_beta2}).weight_decay(config_.train.weight_decay);
+  optimizer_ = std::make_unique<torch::optim::AdamW>(model_->parameters(), options);
+}
+
+torch::Tensor PolicyUpdater::logprobs(const TrainBatch& part, bool count_load, torch::Tensor* entropy_NT) {
+  policy::RouteTrace replay;
+  policy::ForwardOptions options;
+  if (count_load) options.count_mask_BT = part.valid_NT;  // expert load for the router-bias update
+  if (config_.grpo.router_replay) {
+    replay.topk_idx = part.routes;
+    options.replay = &replay;
+  }
+  auto hidden = model_->hidden_states(part.tokens_NT, part.positions_NT, options);
+  return model_->token_logprobs(hidden, part.targets_NT, config_.rollout.temperature, 2048, entropy_NT,
+                                /*entropy_grad=*/config_.grpo.loss.entropy_coef > 0);
+}
+
+torch::Tensor PolicyUpdater::recompute_old_logprobs(const TrainBatch& batch) {
+  torch::NoGradGuard no_grad;
+  const int64_t N = batch.tokens_NT.size(0);
+  const int64_t micro = config_.grpo.micro_batch_size > 0 ? config_.grpo.micro_batch_size : N;
+  std::vector<torch::Tensor> parts;
+  for (int64_t m = 0; m < N; m += micro)
+    parts.push_back(logprobs(batch.slice(m, std::min(micro, N - m)), /*count_load=*/false));
+  return torch::cat(parts);
+}
+
+UpdateSums PolicyUpdater::accumulate(const TrainBatch& batch, const torch::Tensor& ref_logp_NT,
+                                     const torch::Tensor& old_logp_NT, int64_t begin, int64_t count, bool poison,
+                                     UpdateStats* first_forward) {
+  LossNormalizer normalizer;
+  normalizer.sequences = static_cast<double>(count);
+  normalizer.tokens = batch.tokens_N.narrow(0, begin, count).sum().item<double>();  // a CPU tensor: no sync
+  const int64_t micro = config_.grpo.micro_batch_size > 0 ? config_.grpo.micro_batch_size : count;
+  UpdateSums sums;
+  for (int64_t m = begin; m < begin + count; m += micro) {
+    const int64_t rows = std::min(micro, begin + count - m);
+    auto part = batch.slice(m, rows);
+    LossInputs in;
+    in.logp_NT = logprobs(part, /*count_load=*/true, &in.entropy_NT);
+    in.old_logp_NT = old_logp_NT.defined() ? old_logp_NT.narrow(0, m, rows) : part.old_logp_NT;
+    in.behaviour_logp_NT = part.old_logp_NT;
+    if (ref_logp_NT.defined()) in.ref_logp_NT = ref_logp_NT.narrow(0, m, rows);
+    in.advantages_N = part.advantages_N;
+    in.mask_NT = part.mask_NT;
+    auto out = policy_loss(in, config_.grpo.loss, normalizer);
+    auto loss = poison ? out.loss * std::numeric_limits<double>::quiet_NaN() : out.loss;
+    loss.backward();
+    // Every metric of this micro-batch in one tensor, read back in one host sync
+    std::vector<torch::Tensor> scalars{loss.detach(),       out.policy_loss,     out.kl,
+                                       out.entropy,         out.clip_frac_low,   out.clip_frac_high,
+                                       out.dual_clip_frac,  out.ratio_mean,      out.tis_weight_mean,
+                                       out.tis_capped_frac};
+    if (first_forward) {  // the step's first forward runs before any update: trainer vs rollout log-probs
+      torch::NoGradGuard no_grad;
+      const auto diff = (in.logp_NT.detach() - part.old_logp_NT).abs() * part.mask_NT;
+      scalars.push_back(diff.sum() / part.mask_NT.sum().clamp_min(1.0));
+      scalars.push_back(diff.max());
+    }
+    for (auto& s : scalars) s = s.to(torch::kFloat64).reshape({});
+    const auto host = torch::stack(scalars).cpu();
+    const auto v = host.accessor<double, 1>();
+    if (first_forward) {
+      first_forward->logprob_diff_mean = v[10];
+      first_forward->logprob_diff_max = v[11];
+      first_forward = nullptr;
+    }
+    const double share = part.tokens_N.sum().item<double>() / std::max(normalizer.tokens, 1.0);  // token-weighted
+    sums += {v[0],         v[1],         v[2],         v[3],         share * v[4],
+             share * v[5], share * v[6], share * v[7], share * v[8], share * v[9]};
+  }
+  return sums;
+}
+
+UpdateStats PolicyUpdater::optimize(const TrainBatch& batch, const torch::Tensor& ref_logp_NT,
+                                    int64_t& optimizer_steps, bool poison) {
+  const int64_t N = batch.tokens_NT.size(0);
+  const int64_t minibatches = std::min(config_.grpo.minibatches, N);
+  const int64_t total_updates = config_.train.steps * config_.grpo.mu * config_.grpo.minibatches;
+  // π_old from the trainer's own forward, before any update of this step
+  const torch::Tensor old_logp = config_.grpo.recompute_old_logprobs ? recompute_old_logprobs(batch) : torch::Tensor();
+  const double max_norm =
+      config_.train.max_grad_norm > 0 ? config_.train.max_grad_norm : std::numeric_limits<double>::infinity();
+  UpdateStats stats;
+  for (int64_t pass = 0; pass < config_.grpo.mu; ++pass) {
+    for (int64_t mb = 0; mb < minibatches; ++mb) {
+      // rows [begin, end): the minibatches split N as evenly as possible (they differ by at most one row
+      // when dynamic sampling kept fewer groups than minibatches divides)
+      const int64_t begin = N * mb / minibatches, end = N * (mb + 1) / minibatches;
+      stats.learning_rate = learning_rate(optimizer_steps, total_updates, config_.train.lr,
+                                          config_.train.warmup_steps, config_.train.min_lr_ratio);
+      set_learning_rate(*optimizer_, stats.learning_rate);
+      optimizer_->zero_grad();
+      const UpdateSums sums = accumulate(batch, ref_logp_NT, old_logp, begin, end - begin, poison,
+                                         pass == 0 && mb == 0 ? &stats : nullptr);
+      const double grad_norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), max_norm);
+      if (!std::isfinite(sums.loss) || !std::isfinite(grad_norm)) {  // the guard: this update is skipped
+        if (stats.nonfinite_where.empty()) {
+          stats.nonfinite_where = std::isfinite(sums.loss) ? "gradient" : "loss";
+          for (const auto& p : model_->named_parameters())
+            if (p.value().grad().defined() && !torch::isfinite(p.value().grad()).all().item<bool>()) {
+              stats.nonfinite_where += " (first non-finite gradient: " + p.key() + ")";
+              break;
+            }
+          stats.nonfinite_where += " at pass " + std::to_string(pass) + " minibatch " + std::to_string(mb);
+        }
+        optimizer_->zero_grad();
+        ++stats.skipped;
+        continue;
+      }
+      optimizer_->step();
+      ++optimizer_steps;
+      // MaxVio per MoE layer from this update's routed tokens (gamma 0 measures without moving the biases)
+      const auto violations = model_->update_router_biases(config_.grpo.bias_update_gamma);
+      stats.max_violation.resize(std::max(stats.max_violation.size(), violations.size()), 0.0);
+      for (size_t l = 0; l < violations.size(); ++l)
+        stats.max_violation[l] = std::max(stats.max_violation[l], violations[l]);
+      stats.sums += sums;
+      stats.grad_norm_sum += grad_norm;
+      ++stats.updates;
+    }
+  }
+  return stats;
+}
+
+}  // namespace aha::grpo

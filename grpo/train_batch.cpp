@@ -1,0 +1,66 @@
+// Batch assembly for the trainer; see train_batch.h.
+#include "grpo/train_batch.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <torch/torch.h>
+
+namespace aha::grpo {
+
+TrainBatch TrainBatch::slice(int64_t begin, int64_t count) const {
+  TrainBatch out{tokens_NT.narrow(0, begin, count),  positions_NT.narrow(0, begin, count),
+                 targets_NT.narrow(0, begin, count), mask_NT.narrow(0, begin, count),
+                 valid_NT.narrow(0, begin, count),   old_logp_NT.narrow(0, begin, count),
+                 advantages_N.narrow(0, begin, count), tokens_N.narrow(0, begin, count), {}};
+  const int64_t T = tokens_NT.size(1);
+  for (const auto& r : routes) out.routes.push_back(r.narrow(0, begin * T, count * T));
+  return out;
+}
+
+TrainBatch make_train_batch(const rollout::RolloutResult& rollout, const torch::Tensor& advantages_N,
+                            int64_t pad_token_id, bool with_routes, const torch::Device& device) {
+  const int64_t N = static_cast<int64_t>(rollout.completions.size());
+  int64_t T = 1;
+  for (const auto& c : rollout.completions)
+    T = std::max<int64_t>(T, rollout.prompt_ids[c.prompt_index].size() + c.token_ids.size() - 1);
+  auto tokens = torch::full({N, T}, pad_token_id, torch::kLong);
+  auto targets = torch::zeros({N, T}, torch::kLong);
+  auto mask = torch::zeros({N, T}, torch::kFloat);
+  auto valid = torch::zeros({N, T}, torch::kBool);
+  auto old_logp = torch::zeros({N, T}, torch::kFloat);
+  std::vector<torch::Tensor> routes;
+  for (int64_t i = 0; i < N; ++i) {
+    const auto& c = rollout.completions[i];
+    std::vector<int64_t> seq = rollout.prompt_ids[c.prompt_index];
+    const int64_t prompt_len = static_cast<int64_t>(seq.size());
+    seq.insert(seq.end(), c.token_ids.begin(), c.token_ids.end());
+    const int64_t L = static_cast<int64_t>(seq.size()) - 1;  // input positions
+    auto seq_t = torch::tensor(seq, torch::kLong);
+    tokens[i].narrow(0, 0, L).copy_(seq_t.narrow(0, 0, L));
+    targets[i].narrow(0, 0, L).copy_(seq_t.narrow(0, 1, L));
+    valid[i].narrow(0, 0, L).fill_(true);
+    const int64_t n_gen = static_cast<int64_t>(c.token_ids.size());
+    mask[i].narrow(0, prompt_len - 1, n_gen).fill_(1.0f);  // target t is generated token t-(prompt_len-1)
+    old_logp[i].narrow(0, prompt_len - 1, n_gen).copy_(torch::tensor(c.logprobs, torch::kFloat));
+    if (with_routes) {
+      if (c.routes.empty()) throw std::runtime_error("router replay: the rollout recorded no routes");
+      if (routes.empty())
+        for (const auto& r : c.routes) routes.push_back(torch::zeros({N, T, r.size(1)}, torch::kLong));
+      for (size_t m = 0; m < c.routes.size(); ++m) routes[m][i].narrow(0, 0, L).copy_(c.routes[m]);
+    }
+  }
+  TrainBatch batch;
+  batch.tokens_N = mask.sum(/*dim=*/1).to(torch::kFloat64);  // stays on the CPU
+  batch.tokens_NT = tokens.to(device);
+  batch.positions_NT = torch::arange(T, torch::kLong).expand({N, T}).contiguous().to(device);
+  batch.targets_NT = targets.to(device);
+  batch.mask_NT = mask.to(device);
+  batch.valid_NT = valid.to(device);
+  batch.old_logp_NT = old_logp.to(device);
+  batch.advantages_N = advantages_N.to(device);
+  for (auto& r : routes) batch.routes.push_back(r.view({N * T, r.size(2)}).to(device));
+  return batch;
+}
+
+}  // namespace aha::grpo
