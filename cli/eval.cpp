@@ -52,6 +52,9 @@ int cmd_eval(const EvalArgs& args) {
   if (args.task.empty() == args.benchmark.empty())
     throw std::invalid_argument("eval: give exactly one of --task arith or --benchmark gsm8k|math500|aime24|amc23|humaneval");
   if (!args.data.empty() && args.benchmark.empty()) throw std::invalid_argument("--data: only with --benchmark");
+  if (!args.task.empty() && args.problems && *args.problems < 1)
+    throw std::invalid_argument("--problems: expected >= 1 with --task (0 means all only for a benchmark), " +
+                                std::string("got ") + std::to_string(*args.problems));
   const int64_t benchmark_problems = args.problems.value_or(eval::BenchmarkDefaults::problems);
   if (!args.benchmark.empty() && benchmark_problems < 0)
     throw std::invalid_argument("--problems: expected >= 0 (0: all), got " + std::to_string(benchmark_problems));

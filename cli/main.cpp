@@ -7,7 +7,7 @@
 //   aha eval     --responses FILE.jsonl (--task RULE | --benchmark NAME) [--out FILE]
 //   aha info     --model DIR
 //   aha score    --reward SPEC --in cases.jsonl [--out results.jsonl] [--workers N]
-//   aha convert  --model DIR --out DIR [--dtype float32|bfloat16|float16] [--max-shard-size 5GB]
+//   aha convert  --model DIR --out DIR [--overwrite] [--dtype float32|bfloat16|float16] [--max-shard-size 5GB]
 //   aha generate --model DIR --prompt TEXT [--chat] [--max-new-tokens n] [--temperature t] [--seed s]
 //   aha tokenize --model DIR --text TEXT [--chat] [--no-bos]
 //   aha logprobs --model DIR (--text TEXT | --ids 1,2,3 | --in FILE.jsonl) [--no-bos]
@@ -15,14 +15,21 @@
 // or, without that file, with config.json's bos_token_id (logprobs) or none (tokenize). --chat wraps the text
 // as one user message in the model's chat template plus its generation prompt (policy/chat_template.h);
 // the template writes its own BOS, so nothing more is added.
-// Every error is one line on stderr ("aha: error: <file or key>: <what was expected>") and exit code 1.
+// Every error is one line on stderr ("aha: error: <file or key>: <what was expected>") and exit code 1;
+// option values outside their range (temperature, top-p, token and sample counts, seeds) fail while
+// parsing, before any model is loaded. aha deletes only what it created: `convert --out` and every other
+// output directory follow policy::check_output_dir, and an output file is never one of the inputs.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
-#include <map>
 #include <iostream>
+#include <map>
+#include <optional>
 #include <sstream>
 
 #include <torch/torch.h>
@@ -45,6 +52,56 @@ namespace {
 
 using namespace aha;
 
+// Option ranges, checked by CLI11 while it parses (before any model is loaded); a value outside is the
+// one-line error "--top-p: expected a number in (0, 1], got 0". Written out because CLI::Range lets "nan"
+// through (every comparison with NaN is false) and takes "-1" for an unsigned seed (it wraps).
+std::optional<double> parse_number(const std::string& text) {
+  char* end = nullptr;
+  errno = 0;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE) return std::nullopt;
+  return value;
+}
+
+CLI::Validator integer_at_least(int64_t min) {
+  const std::string expected = "expected an integer >= " + std::to_string(min);
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        char* end = nullptr;
+        errno = 0;
+        const long long value = std::strtoll(text.c_str(), &end, 10);
+        if (text.empty() || end != text.c_str() + text.size() || errno == ERANGE || value < min)
+          return expected + ", got '" + text + "'";
+        return {};
+      },
+      "INT>=" + std::to_string(min));
+}
+
+// 0 is greedy; a positive temperature below vLLM's 1e-5 (_SAMPLING_EPS) overflows logits / temperature
+// in fp32 and samples from NaNs.
+constexpr double kMinTemperature = 1e-5;
+
+CLI::Validator temperature_range() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const auto t = parse_number(text);
+        if (!t || !std::isfinite(*t) || *t < 0 || (*t > 0 && *t < kMinTemperature))
+          return "expected 0 (greedy) or a finite number >= 1e-05, got '" + text + "'";
+        return {};
+      },
+      "0 or >=1e-05");
+}
+
+CLI::Validator top_p_range() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const auto p = parse_number(text);
+        if (!p || !(*p > 0 && *p <= 1)) return "expected a number in (0, 1], got '" + text + "'";
+        return {};
+      },
+      "(0, 1]");
+}
+
 // A run stopped by SIGINT/SIGTERM exits 128 + signal after its checkpoint, as the signal would have.
 int cmd_train(const std::string& config_path, const std::string& resume_dir, const std::vector<std::string>& overrides,
               bool overwrite) {
@@ -53,7 +110,7 @@ int cmd_train(const std::string& config_path, const std::string& resume_dir, con
   nlohmann::json summary;
   if (!resume_dir.empty()) {  // the run's own resolved config; --set still applies (e.g. more train.steps)
     grpo::Trainer trainer(grpo::load_run_config(std::filesystem::path(resume_dir) / "config.json", overrides));
-    summary = trainer.resume(resume_dir);
+    summary = trainer.resume(resume_dir, overrides);
   } else {
     grpo::Trainer trainer(grpo::load_run_config(config_path, overrides));
     summary = trainer.run(overwrite);
@@ -62,13 +119,25 @@ int cmd_train(const std::string& config_path, const std::string& resume_dir, con
   return summary.value("interrupted", false) ? 128 + grpo::stop_signal() : 0;
 }
 
+// An output file is never one of the command's inputs: writing it would destroy what was just read.
+void check_output_is_not_input(const std::string& out, const std::string& input,
+                               const std::string& input_option) {
+  std::error_code not_comparable;  // either file missing: they cannot be the same
+  if (!out.empty() && !input.empty() && std::filesystem::equivalent(out, input, not_comparable))
+    throw std::invalid_argument("--out " + out + ": is the " + input_option + " file " + input +
+                                ", which writing would destroy; choose another output file");
+}
+
 int cmd_pretrain(const std::string& config_path, const std::vector<std::string>& overrides, int64_t dump_count,
                  const std::string& out) {
   auto config = pretrain::load_pretrain_config(config_path, overrides);
   if (dump_count > 0) {
     if (out.empty()) throw std::invalid_argument("--dump-corpus needs --out FILE");
     std::ofstream file(out);
+    if (!file) throw std::runtime_error("--out " + out + ": cannot write: " + std::strerror(errno));
     for (const auto& doc : pretrain::pretrain_documents(config, dump_count)) file << doc << "<|endoftext|>\n";
+    file.close();
+    if (!file) throw std::runtime_error("--out " + out + ": write failed: " + std::strerror(errno));
     std::cerr << "aha pretrain: wrote " << dump_count << " documents to " << out << "\n";
     return 0;
   }
@@ -175,7 +244,8 @@ int cmd_score(const std::string& spec, const std::string& in_file, const std::st
   std::ofstream out_stream;
   if (!out_file.empty()) {
     out_stream.open(out_file);
-    if (!out_stream) throw std::runtime_error(out_file + ": cannot write");
+    if (!out_stream)
+      throw std::runtime_error("--out " + out_file + ": cannot write: " + std::strerror(errno));
   }
   std::ostream& out = out_file.empty() ? std::cout : out_stream;
   double total = 0;
@@ -195,6 +265,10 @@ int cmd_score(const std::string& spec, const std::string& in_file, const std::st
     total += r.total;
   }
   out.flush();
+  if (!out_file.empty()) out_stream.close();
+  if (!out)
+    throw std::runtime_error("--out " + (out_file.empty() ? "stdout" : out_file) +
+                             ": write failed: " + std::strerror(errno));
   const double n = std::max<double>(1, static_cast<double>(results.size()));
   nlohmann::json summary = {{"cases", results.size()}, {"reward_mean", total / n}, {"errors", errors},
                             {"seconds", seconds}, {"cases_per_second", results.size() / std::max(seconds, 1e-9)}};
@@ -222,20 +296,24 @@ uint64_t parse_size(const std::string& text) {
       {"", 1}, {"B", 1}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"KiB", 1024.0}, {"MiB", 1024.0 * 1024},
       {"GiB", 1024.0 * 1024 * 1024}};
   for (const auto& [name, scale] : units)
-    if (used > 0 && number >= 0 && unit == name) return static_cast<uint64_t>(number * scale);
+    if (used > 0 && std::isfinite(number) && number >= 0 && number * scale < 18446744073709551616.0 &&
+        unit == name)
+      return static_cast<uint64_t>(number * scale);
   throw std::invalid_argument("--max-shard-size: '" + text + "' is not a size; expected e.g. 5GB, 500MB, 2GiB or 0");
 }
 
 // Loads a checkpoint (FP8 block-scaled weights dequantised) and writes it back in HF layout: the dtype
-// asked for, shards of at most max_shard_size, tokenizer files copied.
+// asked for, shards of at most max_shard_size, tokenizer files copied. --out is new, empty, or (with
+// --overwrite) a model directory, and never the source or a directory holding it (check_output_dir).
 int cmd_convert(const std::string& model_dir, const std::string& out_dir, const std::string& dtype_name,
-                const std::string& max_shard_size) {
+                const std::string& max_shard_size, bool overwrite) {
   const std::map<std::string, torch::ScalarType> dtypes = {
       {"float32", torch::kFloat}, {"bfloat16", torch::kBFloat16}, {"float16", torch::kHalf}};
   auto dtype = dtypes.find(dtype_name);
   if (dtype == dtypes.end())
     throw std::invalid_argument("--dtype: '" + dtype_name + "' is not supported; expected float32, bfloat16 or float16");
   const uint64_t shard_bytes = parse_size(max_shard_size);
+  policy::check_output_dir(out_dir, model_dir, overwrite, "--out");
   auto policy = policy::load_policy(model_dir);
   policy.model->to(dtype->second);
   policy::save_policy(*policy.model, std::filesystem::path(model_dir) / "tokenizer.json", out_dir, {}, shard_bytes);
@@ -247,6 +325,14 @@ int cmd_generate(const std::string& model_dir, const std::string& prompt, bool c
                  double temperature, double top_p, uint64_t seed) {
   auto policy = policy::load_policy(model_dir);
   const std::string text = chat ? policy::render_chat(model_dir, *policy.tokenizer, prompt) : prompt;
+  const auto prompt_tokens = static_cast<int64_t>(policy.tokenizer->encode(text).size());
+  const int64_t room = policy.config.max_position_embeddings - prompt_tokens;
+  if (max_new_tokens > room)
+    throw std::invalid_argument(
+        "--max-new-tokens: " + std::to_string(max_new_tokens) + " does not fit: the prompt has " +
+        std::to_string(prompt_tokens) + " tokens of the model's max_position_embeddings " +
+        std::to_string(policy.config.max_position_embeddings) + "; expected at most " +
+        std::to_string(std::max<int64_t>(room, 0)) + (room < 1 ? " (shorten the prompt)" : ""));
   rollout::Engine engine(policy.model, policy.tokenizer, policy::resolve_eos_token(policy));
   rollout::GenerationConfig g;
   g.max_new_tokens = max_new_tokens;
@@ -328,11 +414,14 @@ int cmd_logprobs(const std::string& model_dir, const std::string& text, const st
     std::vector<int64_t> ids;
     std::stringstream ss(ids_csv);
     for (std::string item; std::getline(ss, item, ',');) {
+      size_t used = 0;
       try {
-        ids.push_back(std::stoll(item));
+        ids.push_back(std::stoll(item, &used));
       } catch (const std::exception&) {
-        throw std::invalid_argument("--ids: '" + item + "' is not an integer (expected e.g. 1,2,3)");
+        used = 0;
       }
+      if (used == 0 || used != item.size())
+        throw std::invalid_argument("--ids: '" + item + "' is not an integer (expected e.g. 1,2,3)");
       if (ids.back() < 0 || ids.back() >= policy.config.vocab_size)
         throw std::invalid_argument("--ids: " + item + " is outside [0, vocab_size=" +
                                     std::to_string(policy.config.vocab_size) + ")");
@@ -383,7 +472,8 @@ int main(int argc, char** argv) {
   auto* pre = app.add_subcommand("pretrain", "make the demo base checkpoint from a synthetic corpus");
   pre->add_option("--config", config_path, "pretrain config JSON")->required();
   pre->add_option("--set", overrides, "override: section.key=value (repeatable)");
-  pre->add_option("--dump-corpus", dump_count, "write N corpus documents instead of training");
+  pre->add_option("--dump-corpus", dump_count, "write N corpus documents instead of training")
+      ->check(integer_at_least(0));
   pre->add_option("--out", out, "file for --dump-corpus");
 
   cli::EvalArgs eval_args;
@@ -399,15 +489,21 @@ int main(int argc, char** argv) {
   eval->add_option("--responses", eval_args.responses, "grade completions made elsewhere: JSONL {answer, responses}");
   eval->add_option("--split", eval_args.split, "arith: train or test");
   auto* template_option = eval->add_option("--template", eval_template, "r1zero, compact, chat, or text with {question}");
-  eval->add_option("--samples", eval_args.samples, "samples per problem (k)");
-  auto* problems_option = eval->add_option("--problems", eval_problems, "number of problems (benchmarks: 0 = all)");
-  eval->add_option("--seed", eval_args.seed, "problem and sampling seed");
-  auto* temperature_option = eval->add_option("--temperature", eval_temperature, "sampling temperature (0: greedy)");
-  auto* top_p_option = eval->add_option("--top-p", eval_top_p, "nucleus sampling");
-  auto* max_new_option = eval->add_option("--max-new-tokens", eval_max_new_tokens, "generation limit");
+  eval->add_option("--samples", eval_args.samples, "samples per problem (k)")->check(integer_at_least(1));
+  auto* problems_option =
+      eval->add_option("--problems", eval_problems, "number of problems (benchmarks: 0 = all)")
+          ->check(integer_at_least(0));
+  eval->add_option("--seed", eval_args.seed, "problem and sampling seed")->check(integer_at_least(0));
+  auto* temperature_option =
+      eval->add_option("--temperature", eval_temperature, "sampling temperature (0: greedy)")
+          ->check(temperature_range());
+  auto* top_p_option = eval->add_option("--top-p", eval_top_p, "nucleus sampling")->check(top_p_range());
+  auto* max_new_option = eval->add_option("--max-new-tokens", eval_max_new_tokens, "generation limit")
+                             ->check(integer_at_least(1));
   eval->add_option("--stop", eval_args.stop, "stop string (repeatable)");
-  eval->add_option("--batch", eval_args.batch, "prompts per generation batch");
-  eval->add_option("--workers", eval_args.workers, "grading threads; sandboxed runs at a time for code");
+  eval->add_option("--batch", eval_args.batch, "prompts per generation batch")->check(integer_at_least(1));
+  eval->add_option("--workers", eval_args.workers, "grading threads; sandboxed runs at a time for code")
+      ->check(integer_at_least(1));
   eval->add_option("--out", eval_args.out, "per-problem JSONL output");
 
   auto* info = app.add_subcommand("info", "architecture, parameter counts, KV bytes per token");
@@ -421,22 +517,30 @@ int main(int argc, char** argv) {
   score->add_option("--in", cases_file, "JSONL: completion + the fields the rule needs (answer; prompt/test/entry_point; tests; numbers/target)")
       ->required();
   score->add_option("--out", out, "JSONL output, one line per input (default: stdout)");
-  score->add_option("--workers", workers, "threads for per-sample rules; sandboxed runs at a time for code");
+  score->add_option("--workers", workers, "threads for per-sample rules; sandboxed runs at a time for code")
+      ->check(integer_at_least(1));
 
   std::string dtype_name = "float32", max_shard_size = "5GB";
   auto* convert = app.add_subcommand("convert", "rewrite a checkpoint in HF layout (dtype, shards; FP8 dequantised)");
   convert->add_option("--model", model_dir, "HF-layout policy directory")->required();
-  convert->add_option("--out", out, "output directory (written atomically)")->required();
+  convert
+      ->add_option("--out", out,
+                   "output directory (written atomically): new, empty, or a model directory with --overwrite")
+      ->required();
+  bool convert_overwrite = false;
+  convert->add_flag("--overwrite", convert_overwrite,
+                    "replace --out when it holds a model (never any other directory)");
   convert->add_option("--dtype", dtype_name, "float32, bfloat16 or float16");
   convert->add_option("--max-shard-size", max_shard_size, "largest shard, e.g. 5GB, 500MB, 2GiB; 0: one file");
 
   auto* gen = app.add_subcommand("generate", "sample one completion");
   gen->add_option("--model", model_dir, "HF-layout policy directory")->required();
   gen->add_option("--prompt", prompt, "prompt text")->required();
-  gen->add_option("--max-new-tokens", max_new_tokens, "generation limit");
-  gen->add_option("--temperature", temperature, "sampling temperature (0: greedy)");
-  gen->add_option("--top-p", top_p, "nucleus sampling");
-  gen->add_option("--seed", seed, "sampling seed");
+  gen->add_option("--max-new-tokens", max_new_tokens, "generation limit")->check(integer_at_least(1));
+  gen->add_option("--temperature", temperature, "sampling temperature (0: greedy)")
+      ->check(temperature_range());
+  gen->add_option("--top-p", top_p, "nucleus sampling")->check(top_p_range());
+  gen->add_option("--seed", seed, "sampling seed")->check(integer_at_least(0));
   bool chat = false;
   gen->add_flag("--chat", chat, "send the prompt as one user message in the model's chat template");
 
@@ -458,21 +562,36 @@ int main(int argc, char** argv) {
   lp->add_option("--in", in_file, "JSONL file, one {\"text\": ...} per line; one output line each");
   lp->add_flag("--no-bos", no_bos, "do not add the BOS token");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {  // one line and exit code 1, like every other error
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);  // --help
+    std::cerr << "aha: error: " << e.what() << std::endl;
+    return 1;
+  }
   try {
     if (*train) return cmd_train(config_path, resume_dir, overrides, overwrite);
-    if (*pre) return cmd_pretrain(config_path, overrides, dump_count, out);
+    if (*pre) {
+      check_output_is_not_input(out, config_path, "--config");
+      return cmd_pretrain(config_path, overrides, dump_count, out);
+    }
     if (*eval) {
       if (template_option->count()) eval_args.template_name = eval_template;
       if (problems_option->count()) eval_args.problems = eval_problems;
       if (temperature_option->count()) eval_args.temperature = eval_temperature;
       if (top_p_option->count()) eval_args.top_p = eval_top_p;
       if (max_new_option->count()) eval_args.max_new_tokens = eval_max_new_tokens;
+      check_output_is_not_input(eval_args.out, eval_args.responses, "--responses");
+      check_output_is_not_input(eval_args.out, eval_args.data, "--data");
       return cli::cmd_eval(eval_args);
     }
     if (*info) return cmd_info(model_dir);
-    if (*convert) return cmd_convert(model_dir, out, dtype_name, max_shard_size);
-    if (*score) return cmd_score(reward, cases_file, out, workers);
+    if (*convert) return cmd_convert(model_dir, out, dtype_name, max_shard_size, convert_overwrite);
+    if (*score) {
+      check_output_is_not_input(out, cases_file, "--in");
+      check_output_is_not_input(out, reward, "--reward");
+      return cmd_score(reward, cases_file, out, workers);
+    }
     if (*gen) return cmd_generate(model_dir, prompt, chat, max_new_tokens, temperature, top_p, seed);
     if (*tok) return cmd_tokenize(model_dir, text, chat, no_bos);
     if (*lp) return cmd_logprobs(model_dir, text, ids_csv, in_file, no_bos);

@@ -36,6 +36,10 @@ void FaultPlan::maybe_kill(const std::string& point, int64_t step) const {
   std::raise(SIGKILL);
 }
 
+void FaultPlan::maybe_throw(const std::string& point, int64_t step) const {
+  if (has(point, step)) throw std::runtime_error("AHA_FAULT: " + point + "@" + std::to_string(step));
+}
+
 const FaultPlan& faults() {
   static const FaultPlan plan;
   return plan;

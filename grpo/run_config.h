@@ -189,6 +189,10 @@ struct RunConfig {
   std::vector<rewards::RuleSpec> rewards;
   GrpoSection grpo;
   TrainSection train;
+  // --set overrides given at `aha train --resume`, with the step each took effect:
+  // [{"from_step": S, "set": ["section.key=value", ...]}] (S: the first step trained with them); kept in the run's config.json so a later plain resume
+  // keeps them.
+  nlohmann::json overrides = nlohmann::json::array();
 
   void validate() const;  // ranges and cross-field rules; std::invalid_argument naming the keys
   nlohmann::json to_json() const;

@@ -1,6 +1,8 @@
 // The GRPO trainer; see trainer.h.
 #include "grpo/trainer.h"
 
+#include <unistd.h>
+
 #include <chrono>
 #include <iostream>
 #include <stdexcept>
@@ -48,7 +50,32 @@ Trainer::Trainer(RunConfig config) : config_(std::move(config)) {
   engine_ = std::make_unique<rollout::Engine>(policy_.model, policy_.tokenizer, eos_token_id_);
   sampler_ = std::make_unique<GroupSampler>(config_, *engine_, *stream_, template_text_, *rubric_);
   updater_ = std::make_unique<PolicyUpdater>(config_, policy_.model);
+  check_sizes_against_model();
   eval_problems_ = task_->problems(datasets::Split::Test, config_.train.eval_problems, config_.data.eval_seed);
+}
+
+// The config's sizes against the model's context and this machine's memory, before anything is written:
+// the KV cache of one rollout is the largest allocation a step makes.
+void Trainer::check_sizes_against_model() const {
+  const policy::ModelConfig& model = policy_.config;
+  const std::string where = (policy_.dir / "config.json").string();
+  if (config_.rollout.max_new_tokens >= model.max_position_embeddings)
+    throw std::invalid_argument("rollout.max_new_tokens: " + std::to_string(config_.rollout.max_new_tokens) +
+                                " leaves no room for the prompt in the model's context of " +
+                                std::to_string(model.max_position_embeddings) + " positions (" + where +
+                                ": max_position_embeddings)");
+  if (config_.model.device != "cpu") return;
+  const auto [width_a, width_b] = model.cache_widths();
+  const double rows = static_cast<double>(config_.rollout.prompts_per_step * config_.rollout.group_size);
+  const double positions = static_cast<double>(config_.rollout.max_new_tokens) + 512;  // + a prompt's room
+  const double cache_bytes = rows * positions * static_cast<double>(model.num_hidden_layers) *
+                             static_cast<double>(width_a + width_b) * sizeof(float);
+  const double memory_bytes = static_cast<double>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGE_SIZE);
+  if (memory_bytes > 0 && cache_bytes > memory_bytes)
+    throw std::invalid_argument(
+        "rollout.prompts_per_step × group_size × max_new_tokens: the rollout's KV cache would need " +
+        std::to_string(static_cast<int64_t>(cache_bytes / (1 << 30))) + " GiB, more than this machine's " +
+        std::to_string(static_cast<int64_t>(memory_bytes / (1 << 30))) + " GiB");
 }
 
 StepLog Trainer::step(int64_t step_index) {
@@ -57,6 +84,7 @@ StepLog Trainer::step(int64_t step_index) {
   const SampledGroups groups = sampler_->sample(state_.prompts_drawn);  // sample groups, score, filter
   state_.num_tokens += groups.stats.generated_tokens;
   faults().maybe_kill("after-rollout", step);
+  faults().maybe_throw("error", step);
   nlohmann::json m = {{"step", step},
                       {"epoch", stream_->epoch_of(state_.prompts_drawn - 1)},
                       {"num_tokens", state_.num_tokens}};
@@ -192,6 +220,7 @@ nlohmann::json Trainer::train_loop(int64_t first_step) {
     const double elapsed = seconds_since(start);
     log.metrics["timing/elapsed"] = elapsed;
     log_->log(log.metrics);
+    discard_replaced_run();
     std::cout << log.console << "  ETA " << format_eta(elapsed / (s + 1 - first_step) * (config_.train.steps - s - 1))
               << std::endl;
     faults().maybe_kill("after-metrics", s + 1);
@@ -232,23 +261,60 @@ nlohmann::json Trainer::train_loop(int64_t first_step) {
 }
 
 nlohmann::json Trainer::run(bool overwrite) {
-  run_dir_ = fs::path(config_.train.output_dir) / config_.train.run_name;
-  if (fs::exists(run_dir_)) {
+  const fs::path output_dir = config_.train.output_dir;
+  run_dir_ = output_dir / config_.train.run_name;  // run_name is one plain name: a child of output_dir
+  std::error_code ec;
+  if (fs::exists(fs::symlink_status(run_dir_, ec))) {
     if (!overwrite)
       throw std::runtime_error(run_dir_.string() + ": run directory exists; choose another train.run_name, pass "
                                "--overwrite, or continue it with aha train --resume " + run_dir_.string());
-    fs::remove_all(run_dir_);
+    if (!runlog::is_run_directory(run_dir_))
+      throw std::runtime_error(run_dir_.string() + ": exists but is not an aha run directory (no config.json of a "
+                               "run named \"" + config_.train.run_name + "\"); --overwrite replaces only runs aha "
+                               "made. Move it yourself or choose another train.run_name");
+    { runlog::RunLock in_use(run_dir_); }  // nobody is training in it
+    replaced_run_ = output_dir / ("." + config_.train.run_name + ".replaced-" + std::to_string(::getpid()));
+    fs::rename(run_dir_, replaced_run_);
   }
-  fs::create_directories(run_dir_);
-  runlog::write_json_atomically(run_dir_ / "config.json", config_.to_json());
-  log_ = std::make_unique<runlog::MetricsLog>(run_dir_, config_.train.run_name);
-  std::cout << "aha train: run " << run_dir_.string() << "\n" << config_.to_json().dump(2) << std::endl;
-  evaluate_before();
-  return train_loop(0);
+  try {
+    fs::create_directories(run_dir_);
+    lock_ = std::make_unique<runlog::RunLock>(run_dir_);
+    runlog::write_json_atomically(run_dir_ / "config.json", config_.to_json());
+    log_ = std::make_unique<runlog::MetricsLog>(run_dir_, config_.train.run_name);
+    std::cout << "aha train: run " << run_dir_.string() << "\n" << config_.to_json().dump(2) << std::endl;
+    evaluate_before();
+    return train_loop(0);
+  } catch (...) {
+    restore_replaced_run();
+    throw;
+  }
 }
 
-nlohmann::json Trainer::resume(const fs::path& run_dir) {
+void Trainer::restore_replaced_run() {
+  if (replaced_run_.empty()) return;
+  log_.reset();
+  lock_.reset();
+  std::error_code ec;
+  fs::remove_all(run_dir_, ec);  // the new run's own directory: made by this process
+  fs::rename(replaced_run_, run_dir_, ec);
+  std::cerr << "aha train: the new run failed before its first step; " << run_dir_.string()
+            << (ec ? " could not be restored, the previous run is in " + replaced_run_.string() + ": " + ec.message()
+                   : " is the previous run again")
+            << std::endl;
+  replaced_run_.clear();
+}
+
+void Trainer::discard_replaced_run() {
+  if (replaced_run_.empty()) return;
+  std::error_code ec;
+  fs::remove_all(replaced_run_, ec);
+  if (ec) std::cerr << "aha train: could not delete the replaced run " << replaced_run_.string() << ": " << ec.message() << std::endl;
+  replaced_run_.clear();
+}
+
+nlohmann::json Trainer::resume(const fs::path& run_dir, const std::vector<std::string>& overrides) {
   run_dir_ = run_dir;
+  lock_ = std::make_unique<runlog::RunLock>(run_dir_);
   int64_t step = 0;
   if (auto latest = runlog::latest_checkpoint(run_dir_)) {
     state_ = load_trainer_checkpoint(*latest, checkpoint_parts());
@@ -256,6 +322,10 @@ nlohmann::json Trainer::resume(const fs::path& run_dir) {
     std::cout << "aha train: resuming " << run_dir_.string() << " from " << latest->string() << std::endl;
   } else {
     std::cout << "aha train: " << run_dir_.string() << " has no checkpoint yet; restarting it from step 0" << std::endl;
+  }
+  if (!overrides.empty()) {  // kept in the run's config: a later plain resume trains with them too
+    config_.overrides.push_back({{"from_step", step + 1}, {"set", overrides}});
+    runlog::write_json_atomically(run_dir_ / "config.json", config_.to_json());
   }
   runlog::prune_checkpoints(run_dir_, config_.train.keep_checkpoints, /*remove_newer_than_latest=*/true);
   runlog::truncate_jsonl_to_step(run_dir_ / "metrics.jsonl", step);

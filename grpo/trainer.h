@@ -24,6 +24,7 @@
 #include "rewards/rubric.h"
 #include "rollout/engine.h"
 #include "runlog/metrics_log.h"
+#include "runlog/run_lock.h"
 
 namespace aha::grpo {
 
@@ -36,11 +37,16 @@ class Trainer {
  public:
   // Loads the policy, task and rubric; nothing is written until run().
   explicit Trainer(RunConfig config);
-  // Creates the run directory (fails if it exists unless overwrite), trains, evaluates, saves.
+  // Creates output_dir/run_name, trains, evaluates, saves. An existing directory there is replaced only
+  // with overwrite and only when it is an aha run (runlog::is_run_directory) that no process holds: it is
+  // moved aside and deleted once the new run has completed its first step; a new run that fails before
+  // that is removed and the old one put back.
   nlohmann::json run(bool overwrite);
   // Continues the run in run_dir from its latest checkpoint (its config.json, with the trainer's config
-  // taken from it by the caller): truncates the logs to that step and trains to train.steps.
-  nlohmann::json resume(const std::filesystem::path& run_dir);
+  // taken from it by the caller): truncates the logs to that step and trains to train.steps. `overrides`
+  // (the --set given now, already in the config) are recorded in the run's config.json with the first step
+  // they apply to, so a later plain resume keeps them.
+  nlohmann::json resume(const std::filesystem::path& run_dir, const std::vector<std::string>& overrides = {});
 
   // One RL step (exposed for tests): rollout, rewards, updates. Returns the step's metrics.
   StepLog step(int64_t step_index);
@@ -59,10 +65,13 @@ class Trainer {
   void log_samples(const SampledGroups& groups, const torch::Tensor& advantages_N, int64_t step);
   void refresh_reference(nlohmann::json& m);  // every grpo.ref_refresh_steps: reference := policy
   nlohmann::json train_loop(int64_t first_step);
+  void check_sizes_against_model() const;
   void evaluate_before();  // the held-out eval before training: eval_before.json and the step-0 row
   eval::EvalResult evaluate();
   eval::EvalOptions eval_options() const;
   CheckpointParts checkpoint_parts();
+  void restore_replaced_run();  // a new run failed before its first step: the run it replaced comes back
+  void discard_replaced_run();  // the new run completed a step: the replaced run is deleted
 
   RunConfig config_;
   policy::LoadedPolicy policy_;
@@ -79,6 +88,8 @@ class Trainer {
   TrainerState state_;
   std::filesystem::path run_dir_;
   std::unique_ptr<runlog::MetricsLog> log_;
+  std::unique_ptr<runlog::RunLock> lock_;  // one writer per run directory
+  std::filesystem::path replaced_run_;     // the run --overwrite moved aside, until the new run's first step
 };
 
 }  // namespace aha::grpo

@@ -2,12 +2,18 @@
 #include "policy/checkpoint.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <stdexcept>
+
+#include "policy/safetensors_header.h"
+#include "policy/weight_shapes.h"
 
 namespace aha::policy {
 namespace fs = std::filesystem;
@@ -20,17 +26,124 @@ constexpr const char* kIndexFile = "model.safetensors.index.json";
 constexpr const char* kTokenizerSidecars[] = {"tokenizer_config.json", "special_tokens_map.json",
                                               "generation_config.json"};
 
-void fsync_path(const fs::path& p) {
-  int fd = ::open(p.c_str(), O_RDONLY);
-  if (fd < 0) return;
-  ::fsync(fd);
+[[noreturn]] void fail_with_errno(const fs::path& p, const std::string& what, int error) {
+  throw std::runtime_error(p.string() + ": " + what + ": " + std::strerror(error));
+}
+
+// Closes fd and throws for the error that made the caller give up (close may overwrite errno).
+[[noreturn]] void close_and_fail(int fd, const fs::path& p, const std::string& what) {
+  const int error = errno;
   ::close(fd);
+  fail_with_errno(p, what, error);
+}
+
+// Flushes a file or directory to the disk. A directory whose file system cannot sync directories (fsync
+// gives EINVAL there) is let through: its rename is atomic all the same, only not yet durable.
+void fsync_path(const fs::path& p) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail_with_errno(p, "cannot open to fsync", errno);
+  if (::fsync(fd) != 0) {
+    const int error = errno;
+    if (!(error == EINVAL && fs::is_directory(p))) {
+      errno = error;
+      close_and_fail(fd, p, "fsync failed");
+    }
+  }
+  if (::close(fd) != 0) fail_with_errno(p, "close after fsync failed", errno);
 }
 
 void write_file(const fs::path& p, const std::string& bytes) {
-  std::ofstream out(p, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) throw std::runtime_error(p.string() + ": write failed");
+  const int fd = ::open(p.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) fail_with_errno(p, "cannot create", errno);
+  for (size_t done = 0; done < bytes.size();) {
+    const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) close_and_fail(fd, p, "write failed after " + std::to_string(done) + " of " +
+                                          std::to_string(bytes.size()) + " bytes");
+    done += static_cast<size_t>(n);
+  }
+  if (::close(fd) != 0) fail_with_errno(p, "write failed (close)", errno);
+}
+
+// `<dir>.tmp-<pid>`, or `-2`, `-3`, ... after it while that name is taken, created here (mkdir is atomic),
+// so the save never clears or writes into a directory it did not make itself.
+fs::path create_temporary_sibling(const fs::path& dir) {
+  const std::string base = dir.string() + ".tmp-" + std::to_string(::getpid());
+  for (int n = 1;; ++n) {
+    const fs::path tmp = n == 1 ? base : base + "-" + std::to_string(n);
+    if (::mkdir(tmp.c_str(), 0755) == 0) return tmp;
+    if (errno != EEXIST) fail_with_errno(tmp, "cannot create the temporary directory", errno);
+  }
+}
+
+// `<dir><tag><pid>`, or `-2`, `-3`, ... after it: a name nothing holds yet.
+fs::path free_sibling(const fs::path& dir, const std::string& tag) {
+  const std::string base = dir.string() + tag + std::to_string(::getpid());
+  for (int n = 1;; ++n) {
+    const fs::path candidate = n == 1 ? base : base + "-" + std::to_string(n);
+    if (!fs::exists(fs::symlink_status(candidate))) return candidate;
+  }
+}
+
+// Removes a save's temporary directory unless it was published (renamed to the final name): a failed
+// save leaves nothing behind, and the directory is one this save created (create_temporary_sibling).
+class TemporaryDirectory {
+ public:
+  explicit TemporaryDirectory(fs::path path) : path_(std::move(path)) {}
+  TemporaryDirectory(const TemporaryDirectory&) = delete;
+  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
+  ~TemporaryDirectory() {
+    if (published_) return;
+    std::error_code ignored;  // the exception on its way out says what went wrong
+    fs::remove_all(path_, ignored);
+  }
+  const fs::path& path() const { return path_; }
+  void published() { published_ = true; }
+
+ private:
+  fs::path path_;
+  bool published_ = false;
+};
+
+// The path with "." and ".." resolved, absolute, without a trailing separator (so "out/" and "out/."
+// get siblings "out.tmp-..." rather than children).
+fs::path plain_path(const fs::path& p) {
+  fs::path out = fs::absolute(p).lexically_normal();
+  if (!out.has_filename() && out.has_relative_path()) out = out.parent_path();
+  return out;
+}
+
+// The names a path can have to the file system: fully resolved (symlinks followed, weakly_canonical), and
+// with only its parent resolved (the name itself may be a symlink that publishing would remove).
+std::vector<fs::path> resolved_forms(const fs::path& p) {
+  const fs::path plain = plain_path(p);
+  return {plain_path(fs::weakly_canonical(plain)),
+          plain.has_parent_path() && plain.parent_path() != plain
+              ? plain_path(fs::weakly_canonical(plain.parent_path()) / plain.filename())
+              : plain};
+}
+
+// Whether `inner` is `outer` or lies under it, component by component.
+bool is_within(const fs::path& inner, const fs::path& outer) {
+  auto i = inner.begin();
+  for (auto o = outer.begin(); o != outer.end(); ++o, ++i)
+    if (i == inner.end() || *i != *o) return false;
+  return true;
+}
+
+// Why saving may not replace `dir` (empty: it may): it exists and is neither an empty directory nor a model
+// directory. save_policy's own last line of defence (`weights_required` false) also takes a directory with
+// config.json but no weights: a model directory that lost its weights, which it may rewrite.
+std::string why_not_replaceable(const fs::path& dir, bool weights_required) {
+  const auto link = fs::symlink_status(dir);
+  if (!fs::exists(link)) return {};
+  const auto target = fs::status(dir);
+  if (!fs::exists(target)) return "is a symbolic link to nothing";
+  if (!fs::is_directory(target)) return "is a file, not a directory";
+  if (fs::is_empty(dir) || is_model_directory(dir)) return {};
+  if (!weights_required && fs::is_regular_file(dir / "config.json")) return {};
+  return "is a non-empty directory that is not a model directory (config.json with model.safetensors or "
+         "model.safetensors.index.json)";
 }
 
 // model.layers.{i}.* with num_hidden_layers <= i < num_hidden_layers + num_nextn_predict_layers
@@ -89,12 +202,67 @@ void load_state(TransformerImpl& model, const TensorMap& tensors, const std::str
   }
 }
 
-TensorMap load_checkpoint_tensors(const fs::path& dir, TensorStorage storage) {
+// ---- Loading: every file checked to be a regular file, every header checked against the index and the
+// config, before a tensor is read or the model allocated ----------------------------------------------------
+namespace {
+
+const char* file_type_name(fs::file_type type) {
+  switch (type) {
+    case fs::file_type::directory:
+      return "a directory";
+    case fs::file_type::fifo:
+      return "a FIFO";
+    case fs::file_type::socket:
+      return "a socket";
+    case fs::file_type::block:
+      return "a block device";
+    case fs::file_type::character:
+      return "a character device";
+    default:
+      return "of an unknown type";
+  }
+}
+
+// Why `path` cannot be read as a file ("" when it can): it does not exist, or it is a FIFO (whose open or
+// read would block forever), a directory, a device. A symbolic link counts as what it points to (HF's cache
+// links every file of a snapshot).
+std::string unreadable(const fs::path& path) {
+  std::error_code error;
+  const fs::file_type type = fs::status(path, error).type();
+  if (type == fs::file_type::regular) return {};
+  if (type == fs::file_type::not_found) return "does not exist";
+  if (error) return "cannot be inspected (" + error.message() + ")";
+  return std::string("is ") + file_type_name(type) + ", not a regular file";
+}
+
+void require_file(const fs::path& path, const std::string& expected) {
+  if (const std::string why = unreadable(path); !why.empty())
+    throw std::runtime_error(path.string() + ": " + why + " (expected " + expected + ")");
+}
+
+// The safetensors files of a checkpoint directory: model.safetensors, or the shards
+// model.safetensors.index.json names, each with the tensors the index puts in it.
+struct CheckpointFiles {
+  fs::path where;  // what errors about the checkpoint as a whole name: model.safetensors or the index
+  bool sharded = false;
+  std::map<fs::path, std::set<std::string>> files;  // file -> the tensors listed in it (sharded only)
+};
+
+CheckpointFiles checkpoint_files(const fs::path& dir) {
   const fs::path single = dir / "model.safetensors", index_file = dir / kIndexFile;
-  if (fs::exists(single)) return load_safetensors(single, storage);
-  if (!fs::exists(index_file))
+  CheckpointFiles out;
+  if (fs::exists(fs::symlink_status(single))) {
+    require_file(single, "the model's weights in safetensors format");
+    out.where = single;
+    out.files[single] = {};
+    return out;
+  }
+  if (!fs::exists(fs::symlink_status(index_file)))
     throw std::runtime_error(single.string() + ": missing (and no model.safetensors.index.json for shards)");
+  require_file(index_file, "the shard index {\"weight_map\": {tensor: file}}");
   const std::string where = index_file.string();
+  out.where = index_file;
+  out.sharded = true;
   nlohmann::json index;
   {
     std::ifstream in(index_file);
@@ -106,34 +274,112 @@ TensorMap load_checkpoint_tensors(const fs::path& dir, TensorStorage storage) {
   }
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object())
     throw std::runtime_error(where + ": expected an object with \"weight_map\": {tensor: file}");
-  std::map<std::string, std::set<std::string>> by_file;
   for (const auto& [name, file] : index["weight_map"].items()) {
     const std::string shard = file.is_string() ? file.get<std::string>() : std::string();
     if (shard.empty() || shard == "." || shard == ".." || shard.find('/') != std::string::npos)
       throw std::runtime_error(where + ": weight_map['" + name + "'] must be a file name in " + dir.string() +
                                ", got " +
                                file.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-    by_file[shard].insert(name);
+    out.files[dir / shard].insert(name);
   }
-  for (const auto& [file, names] : by_file)
-    if (!fs::is_regular_file(dir / file))
-      throw std::runtime_error(where + ": weight_map puts tensor '" + *names.begin() + "' in '" + file +
-                               "', but " + (dir / file).string() + " does not exist");
-  TensorMap all;
-  for (const auto& [file, names] : by_file) {
-    auto shard = load_safetensors(dir / file, storage);
-    for (auto& [name, t] : shard) {
-      if (!names.count(name))
-        throw std::runtime_error((dir / file).string() + ": tensor '" + name +
-                                 "' is not listed for this file in " + index_file.filename().string());
-      all[name] = std::move(t);
+  for (const auto& [file, names] : out.files)
+    if (const std::string why = unreadable(file); !why.empty())
+      throw std::runtime_error(where + ": weight_map puts tensor '" + *names.begin() + "' in '" +
+                               file.filename().string() + "', but " + file.string() + " " + why);
+  return out;
+}
+
+// The header of one safetensors file (safetensors_header.h), read without torch and without the data.
+SafetensorsHeader read_header(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::error_code error;
+  const uintmax_t size = fs::file_size(file, error);
+  if (!in || error) throw std::runtime_error(file.string() + ": cannot open");
+  return read_safetensors_header(file, size, [&](void* dst, uint64_t bytes, uint64_t offset) {
+    in.seekg(static_cast<std::streamoff>(offset));
+    in.read(static_cast<char*>(dst), static_cast<std::streamsize>(bytes));
+    if (!in) throw std::runtime_error(file.string() + ": read failed at byte " + std::to_string(offset));
+  });
+}
+
+struct HeaderTensor {
+  fs::path file;
+  std::vector<int64_t> shape;
+};
+
+// Every tensor of the checkpoint, from the headers alone. With shards, each tensor must be in the shard the
+// index names, and every tensor of a shard must be listed.
+std::map<std::string, HeaderTensor> header_tensors(const CheckpointFiles& files) {
+  std::map<std::string, HeaderTensor> all;
+  for (const auto& [file, listed] : files.files) {
+    const SafetensorsHeader header = read_header(file);
+    std::set<std::string> held;
+    for (const SafetensorsEntry& e : header.entries) {
+      if (files.sharded && !listed.count(e.name))
+        throw std::runtime_error(file.string() + ": tensor '" + e.name + "' is not listed for this file in " +
+                                 files.where.filename().string());
+      held.insert(e.name);
+      all[e.name] = HeaderTensor{file, e.shape};
     }
-    for (const auto& name : names)
-      if (!all.count(name))
-        throw std::runtime_error(where + ": tensor '" + name + "' is listed in " + file +
-                                 " but that file does not hold it");
+    for (const auto& name : listed)
+      if (!held.count(name))
+        throw std::runtime_error(files.where.string() + ": tensor '" + name + "' is listed in " +
+                                 file.filename().string() + " but that file does not hold it");
   }
   return all;
+}
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+// The checkpoint's tensors against the ones `config` implies (weight_shapes.h): each must be there with its
+// shape, and nothing else may be, but MTP layers (kept aside by load_state) and FP8 block scales (checked by
+// dequantize_fp8_blocks). The same errors load_state gives, raised before the model is allocated; the walk
+// stops at the first tensor missing, so its length is bounded by the headers, whatever the config says.
+void check_tensor_shapes(const ModelConfig& config, const fs::path& config_json,
+                         const std::map<std::string, HeaderTensor>& tensors, const fs::path& where) {
+  std::set<std::string> expected;
+  for_each_weight_shape(config, [&](const std::string& name, const std::vector<int64_t>& shape) {
+    const auto it = tensors.find(name);
+    if (it == tensors.end())
+      throw std::runtime_error(where.string() + ": missing tensor '" + name + "' (shape " +
+                               shape_string(shape) + ", as " + config_json.string() + " implies)");
+    if (it->second.shape != shape)
+      throw std::runtime_error(it->second.file.string() + ": tensor '" + name + "' has shape " +
+                               shape_string(it->second.shape) + ", but " + config_json.string() +
+                               " expects " + shape_string(shape));
+    expected.insert(name);
+  });
+  const std::string scale_suffix = "_scale_inv";
+  for (const auto& [name, tensor] : tensors) {
+    if (expected.count(name) ||
+        is_mtp_tensor(name, config.num_hidden_layers, config.num_nextn_predict_layers))
+      continue;
+    if (name.size() > scale_suffix.size() &&
+        name.compare(name.size() - scale_suffix.size(), scale_suffix.size(), scale_suffix) == 0)
+      continue;
+    throw std::runtime_error(tensor.file.string() + ": unexpected tensor '" + name +
+                             "' (not part of this architecture)");
+  }
+}
+
+// All tensors of the files, read once their headers have passed header_tensors.
+TensorMap read_tensors(const CheckpointFiles& files, TensorStorage storage) {
+  TensorMap all;
+  for (const auto& [file, _] : files.files)
+    for (auto& [name, t] : load_safetensors(file, storage)) all[name] = std::move(t);
+  return all;
+}
+
+}  // namespace
+
+TensorMap load_checkpoint_tensors(const fs::path& dir, TensorStorage storage) {
+  const CheckpointFiles files = checkpoint_files(dir);
+  header_tensors(files);
+  return read_tensors(files, storage);
 }
 
 void save_checkpoint_tensors(const fs::path& dir, const TensorMap& tensors, uint64_t max_shard_bytes) {
@@ -221,24 +467,27 @@ TensorMap dequantize_fp8_blocks(TensorMap tensors, int64_t block_rows, int64_t b
   return tensors;
 }
 
+// Order matters: everything that reads only metadata (config.json, tokenizer.json, the safetensors headers)
+// is checked before Transformer(config) allocates the config's sizes, and every file is checked to be a
+// regular file before it is opened.
 LoadedPolicy load_policy(const fs::path& dir) {
   if (!fs::is_directory(dir))
     throw std::runtime_error(dir.string() +
                              ": not a directory (expected config.json, model.safetensors, tokenizer.json)");
-  for (const char* name : {"config.json", "tokenizer.json"})
-    if (!fs::exists(dir / name)) throw std::runtime_error((dir / name).string() + ": missing");
+  const fs::path config_json = dir / "config.json";
+  require_file(config_json, "the model's HF config.json");
+  require_file(dir / "tokenizer.json", "the model's HF tokenizer.json");
   LoadedPolicy out;
   out.dir = dir;
-  out.config = load_model_config(dir / "config.json");
+  out.config = load_model_config(config_json);
   out.tokenizer = std::make_shared<Tokenizer>(Tokenizer::load(dir / "tokenizer.json"));
   if (out.tokenizer->vocab_size() > out.config.vocab_size)
     throw std::runtime_error((dir / "tokenizer.json").string() + ": tokenizer has " +
                              std::to_string(out.tokenizer->vocab_size()) +
                              " tokens but config vocab_size is " + std::to_string(out.config.vocab_size));
-  out.model = Transformer(out.config);
   int64_t block_rows = 128, block_cols = 128;
   {
-    std::ifstream in(dir / "config.json");
+    std::ifstream in(config_json);
     auto raw = nlohmann::json::parse(in, nullptr, false);
     if (raw.is_object() && raw.contains("quantization_config") && raw["quantization_config"].is_object()) {
       const auto& block = raw["quantization_config"]["weight_block_size"];
@@ -249,40 +498,94 @@ LoadedPolicy load_policy(const fs::path& dir) {
       }
       if (block_rows <= 0 || block_cols <= 0)
         throw std::runtime_error(
-            (dir / "config.json").string() +
+            config_json.string() +
             ": quantization_config.weight_block_size must be two positive integers, got " + block.dump());
     }
   }
-  const fs::path single = dir / "model.safetensors";
-  const std::string where = (fs::exists(single) ? single : dir / kIndexFile).string();
-  load_state(*out.model,
-             dequantize_fp8_blocks(load_checkpoint_tensors(dir, TensorStorage::kMapped), block_rows,
-                                   block_cols, where),
-             where);
+  const CheckpointFiles files = checkpoint_files(dir);
+  check_tensor_shapes(out.config, config_json, header_tensors(files), files.where);
+  out.model = Transformer(out.config);
+  const std::string where = files.where.string();
+  load_state(
+      *out.model,
+      dequantize_fp8_blocks(read_tensors(files, TensorStorage::kMapped), block_rows, block_cols, where),
+      where);
   return out;
+}
+
+bool is_model_directory(const fs::path& dir) {
+  return fs::is_regular_file(dir / "config.json") &&
+         (fs::is_regular_file(dir / "model.safetensors") || fs::is_regular_file(dir / kIndexFile));
+}
+
+void check_output_dir(const fs::path& out, const fs::path& source, bool overwrite,
+                      const std::string& option) {
+  if (out.empty()) throw std::invalid_argument(option + ": empty path; name the directory to write");
+  const std::string named = option + " " + out.string() + ": ";
+  if (!source.empty()) {
+    for (const auto& out_form : resolved_forms(out))
+      for (const auto& source_form : resolved_forms(source)) {
+        if (out_form == source_form)
+          throw std::invalid_argument(named + "is the source " + source.string() +
+                                      ", which writing there would delete; choose a new or empty directory");
+        if (is_within(source_form, out_form))
+          throw std::invalid_argument(named + "contains the source " + source.string() +
+                                      ", which replacing it would delete; choose a directory outside " +
+                                      out.string());
+      }
+  }
+  if (!fs::exists(fs::symlink_status(out))) {
+    // the nearest existing ancestor must be a directory for the save to create `out` under it
+    for (fs::path up = plain_path(out).parent_path(); !up.empty(); up = up.parent_path()) {
+      if (fs::exists(fs::status(up))) {
+        if (!fs::is_directory(up))
+          throw std::invalid_argument(named + up.string() +
+                                      " is a file, not a directory; choose a path under a directory");
+        break;
+      }
+      if (up == up.parent_path()) break;
+    }
+    return;
+  }
+  const std::string why = why_not_replaceable(out, /*weights_required=*/true);
+  if (!why.empty())
+    throw std::invalid_argument(named + why + "; aha replaces only model directories: choose a new or empty "
+                                "directory");
+  if (!fs::is_empty(out) && !overwrite)
+    throw std::invalid_argument(named +
+                                "already holds a model; pass --overwrite to replace it, or choose a new or "
+                                "empty directory");
 }
 
 void publish_directory(const fs::path& tmp_dir, const fs::path& final_dir) {
   for (const auto& entry : fs::directory_iterator(tmp_dir)) fsync_path(entry.path());
   fsync_path(tmp_dir);
   fs::path old;
-  if (fs::exists(final_dir)) {
-    old = final_dir;
-    old += ".old-" + std::to_string(::getpid());
-    fs::rename(final_dir, old);
+  if (fs::exists(fs::symlink_status(final_dir))) {
+    old = free_sibling(final_dir, ".old-");
+    fs::rename(final_dir, old);  // throws, naming both paths and the reason
   }
-  fs::rename(tmp_dir, final_dir);
+  std::error_code renamed;
+  fs::rename(tmp_dir, final_dir, renamed);
+  if (renamed) {
+    std::error_code ignored;  // the old directory goes back under its name; the error below says why
+    if (!old.empty()) fs::rename(old, final_dir, ignored);
+    throw fs::filesystem_error("cannot publish the new directory", tmp_dir, final_dir, renamed);
+  }
   fsync_path(final_dir.parent_path().empty() ? fs::path(".") : final_dir.parent_path());
-  if (!old.empty()) fs::remove_all(old);
+  if (!old.empty()) fs::remove_all(old);  // only now: the new directory stands under the final name
 }
 
 void save_policy(TransformerImpl& model, const fs::path& tokenizer_json, const fs::path& dir,
                  const std::vector<std::pair<std::string, std::string>>& extra_files,
                  uint64_t max_shard_bytes, const std::function<void(const fs::path& tmp_dir)>& before_publish) {
-  fs::path tmp = dir;
-  tmp += ".tmp-" + std::to_string(::getpid());
-  fs::remove_all(tmp);
-  fs::create_directories(tmp);
+  const fs::path target = plain_path(dir);
+  if (const std::string why = why_not_replaceable(target, /*weights_required=*/false); !why.empty())
+    throw std::invalid_argument(dir.string() + ": " + why +
+                                "; a policy is saved only to a new, empty or model directory (nothing was "
+                                "written)");
+  fs::create_directories(target.parent_path());
+  TemporaryDirectory tmp(create_temporary_sibling(target));
   auto tensors = state_tensors(model);
   nlohmann::json config = model.config().to_json();
   config.erase("quantization_config");  // the tensors written are never quantised
@@ -292,16 +595,17 @@ void save_policy(TransformerImpl& model, const fs::path& tokenizer_json, const f
   config["torch_dtype"] = weights.scalar_type() == torch::kBFloat16 ? "bfloat16"
                           : weights.scalar_type() == torch::kHalf   ? "float16"
                                                                     : "float32";
-  write_file(tmp / "config.json", config.dump(2) + "\n");
-  save_checkpoint_tensors(tmp, tensors, max_shard_bytes);
-  fs::copy_file(tokenizer_json, tmp / "tokenizer.json");
+  write_file(tmp.path() / "config.json", config.dump(2) + "\n");
+  save_checkpoint_tensors(tmp.path(), tensors, max_shard_bytes);
+  fs::copy_file(tokenizer_json, tmp.path() / "tokenizer.json");
   for (const char* name : kTokenizerSidecars) {
     const fs::path sidecar = tokenizer_json.parent_path() / name;
-    if (fs::exists(sidecar)) fs::copy_file(sidecar, tmp / name);
+    if (fs::exists(sidecar)) fs::copy_file(sidecar, tmp.path() / name);
   }
-  for (const auto& [name, bytes] : extra_files) write_file(tmp / name, bytes);
-  if (before_publish) before_publish(tmp);
-  publish_directory(tmp, dir);
+  for (const auto& [name, bytes] : extra_files) write_file(tmp.path() / name, bytes);
+  if (before_publish) before_publish(tmp.path());
+  publish_directory(tmp.path(), target);
+  tmp.published();
 }
 
 }  // namespace aha::policy

@@ -4,13 +4,15 @@
 // fp32 on load; saving always writes unquantised tensors and a config without quantization_config.
 // Loading checks the file's tensors against the module names (missing, unexpected, wrong shape: errors
 // naming the file and tensor); saving writes a new directory atomically (temporary sibling, fsync, rename),
-// so a crash never leaves a half-written checkpoint under the final name. Shards are cut the way
+// so a crash never leaves a half-written checkpoint under the final name, and it replaces only an empty or
+// model directory (what aha may delete: what it created; see check_output_dir). Shards are cut the way
 // transformers' save_pretrained cuts them (huggingface_hub's split_state_dict_into_shards_factory).
 #pragma once
 
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <string>
 
 #include "policy/config.h"
 #include "policy/safetensors.h"
@@ -27,12 +29,16 @@ struct LoadedPolicy {
 };
 
 // Reads the weights through a mapping of the files (TensorStorage::kMapped) and copies them into the
-// model's parameters, so loading needs no memory beyond the model's own.
+// model's parameters, so loading needs no memory beyond the model's own. Before the model is built (which
+// allocates what the config asks for), config.json is validated (ModelConfig::validate: ranges and size
+// caps) and the safetensors headers are checked against the shapes it implies (weight_shapes.h), so a
+// config that disagrees with its weights is an error naming the file and tensor. Every file must be a
+// regular file (or a link to one): a FIFO, directory or device is an error naming it, never a hang.
 LoadedPolicy load_policy(const std::filesystem::path& dir);
 
 // All tensors of a checkpoint directory: model.safetensors, or every shard named by
 // model.safetensors.index.json (each tensor must be in the shard the index names, and every tensor of a
-// shard must be listed).
+// shard must be listed: checked on the headers, before any tensor is read). Each file must be a regular file.
 TensorMap load_checkpoint_tensors(const std::filesystem::path& dir,
                                   TensorStorage storage = TensorStorage::kOwned);
 
@@ -60,19 +66,42 @@ constexpr uint64_t kDefaultMaxShardBytes = 5'000'000'000;
 void save_checkpoint_tensors(const std::filesystem::path& dir, const TensorMap& tensors,
                              uint64_t max_shard_bytes = kDefaultMaxShardBytes);
 
+// A model directory: config.json plus model.safetensors or model.safetensors.index.json (regular files).
+// The only kind of non-empty directory that saving may replace.
+bool is_model_directory(const std::filesystem::path& dir);
+
+// The rule for a user-chosen output directory: aha deletes only what it created. Accepts `out` when it
+// does not exist (its parent, if it exists, is a directory), is an empty directory, or, only with
+// `overwrite`, is a model directory (is_model_directory), which the save then replaces. Always refuses:
+// `out` equal to `source` or an ancestor of it, compared as weakly_canonical paths, so symlinks and ".."
+// do not hide it (publishing replaces `out` and would delete the source with it); a regular file or
+// anything else that is not a directory; a non-empty directory that is not a model directory, even with
+// `overwrite`. Throws std::invalid_argument, one line naming `option` (e.g. "--out"), the path and what
+// to do. Call it before the slow work (loading, training), so a refusal costs nothing.
+void check_output_dir(const std::filesystem::path& out, const std::filesystem::path& source, bool overwrite,
+                      const std::string& option = "--out");
+
 // Writes dir/{config.json, model safetensors (save_checkpoint_tensors), tokenizer.json (copied from
 // tokenizer_json)} atomically, plus tokenizer_config.json, special_tokens_map.json and
 // generation_config.json when they sit next to tokenizer_json. config.json never has quantization_config.
 // extra_files: further (name, bytes) pairs to place in the directory (trainer state, etc.).
 // before_publish (optional) runs once everything is written to the temporary directory, before the rename.
+// Everything is written to a new sibling `<dir>.tmp-<pid>[-n]` (a name not yet taken: nothing that
+// exists is cleared first); any failure before the publish removes that directory again and rethrows,
+// and each failed write names its file and the system's reason (strerror). An existing `dir` is replaced
+// only when it is an empty directory or holds config.json (a model directory, or one that lost its
+// weights); a file or any other directory is refused before anything is written. Callers that save to a
+// user-chosen path check it earlier, and more strictly, with check_output_dir.
 void save_policy(TransformerImpl& model, const std::filesystem::path& tokenizer_json,
                  const std::filesystem::path& dir,
                  const std::vector<std::pair<std::string, std::string>>& extra_files = {},
                  uint64_t max_shard_bytes = kDefaultMaxShardBytes,
                  const std::function<void(const std::filesystem::path& tmp_dir)>& before_publish = {});
 
-// Atomic directory publish: fsync every file in tmp_dir, then rename it to final_dir (replacing an existing
-// one).
+// Atomic directory publish: fsync every file in tmp_dir and tmp_dir itself, then rename it to final_dir.
+// An existing final_dir is first renamed aside to `<final_dir>.old-<pid>[-n]` and removed only once
+// tmp_dir stands under the final name; if that rename fails, the old directory is put back. Failed
+// fsyncs and renames throw, naming the path and the system's reason.
 void publish_directory(const std::filesystem::path& tmp_dir, const std::filesystem::path& final_dir);
 
 }  // namespace aha::policy

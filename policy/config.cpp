@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <stdexcept>
 #include <type_traits>
@@ -308,11 +309,6 @@ void read_rope_scaling(const nlohmann::json& rs, RopeScaling& out, const std::st
   if (!rs.is_object()) throw std::invalid_argument(where + ": rope_scaling must be an object or null");
   out.type = RopeType::None;
   rope_scaling_fields(out, Reader(rs, where, " rope_scaling"));
-  if (out.type != RopeType::None && !(out.factor > 0))
-    throw std::invalid_argument(where + ": rope_scaling factor must be > 0, got " +
-                                std::to_string(out.factor));
-  if (out.type == RopeType::Llama3 && !(out.high_freq_factor > out.low_freq_factor))
-    throw std::invalid_argument(where + ": rope_scaling high_freq_factor must exceed low_freq_factor");
 }
 
 nlohmann::json rope_scaling_json(const RopeScaling& rs) {
@@ -333,6 +329,58 @@ const char* architecture_name(const std::string& model_type) {
   if (model_type == "qwen3") return "Qwen3ForCausalLM";
   if (model_type == "qwen3_moe") return "Qwen3MoeForCausalLM";
   return "DeepseekV3ForCausalLM";
+}
+
+// Caps on what a config.json may ask for, far above every released model, so that an absurd value is an
+// error naming its key instead of an allocator failure (or a loop over 10^12 layers) once the model is built:
+//  - one dimension (vocab, widths, heads, experts, positions) <= 2^24 = 16,777,216: the largest released
+//    vocabularies hold ~262k tokens, widths ~25k, contexts ~10.5M positions (Llama 4 Scout), experts 384;
+//    and a product of two capped dimensions stays far inside int64;
+//  - layers <= 4096: the deepest released models have ~130;
+//  - parameters <= 2e12 (estimated_parameters): about twice the largest released model (Kimi K2, 1.04e12),
+//    and 4 TB in bf16, more than one host holds.
+constexpr int64_t kMaxDimension = int64_t{1} << 24;
+constexpr int64_t kMaxLayers = 4096;
+constexpr double kMaxParameters = 2e12;
+
+// Shortest round-trip form of a double ("1e-06", "-1.0"); "nan" and "inf" for the values JSON cannot hold.
+std::string number(double value) {
+  if (std::isnan(value)) return "nan";
+  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
+  return nlohmann::json(value).dump();
+}
+
+// "4.4e+12": a count to three digits.
+std::string approximately(double count) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3g", count);
+  return text;
+}
+
+// The parameter count the config implies: embeddings (and lm_head unless tied), then per layer the
+// attention projections and the dense MLP or the routed + shared experts and router. Norms and biases are
+// left out (they are O(hidden_size) per layer). In double, so that absurd sizes cannot overflow; called once
+// every dimension is capped, so the loop over layers is short.
+double estimated_parameters(const ModelConfig& c) {
+  const double D = static_cast<double>(c.hidden_size), H = static_cast<double>(c.num_attention_heads);
+  double attention = 0;
+  if (c.uses_mla()) {
+    const double q_out = H * static_cast<double>(c.qk_nope_head_dim + c.qk_rope_head_dim);
+    const double q_lora = static_cast<double>(c.q_lora_rank), kv_lora = static_cast<double>(c.kv_lora_rank);
+    attention = (c.q_lora_rank > 0 ? D * q_lora + q_lora * q_out : D * q_out) +
+                D * (kv_lora + static_cast<double>(c.qk_rope_head_dim)) +
+                kv_lora * H * static_cast<double>(c.qk_nope_head_dim + c.v_head_dim) +
+                H * static_cast<double>(c.v_head_dim) * D;
+  } else {
+    attention = D * static_cast<double>(c.head_dim) * 2.0 * (H + static_cast<double>(c.num_key_value_heads));
+  }
+  const double dense = 3.0 * D * static_cast<double>(c.intermediate_size);
+  const double moe = 3.0 * D * static_cast<double>(c.moe_intermediate_size) *
+                         static_cast<double>(c.n_routed_experts + c.n_shared_experts) +
+                     D * static_cast<double>(c.n_routed_experts);
+  double total = static_cast<double>(c.vocab_size) * D * (c.tie_word_embeddings ? 1.0 : 2.0);
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) total += attention + (c.is_moe_layer(l) ? moe : dense);
+  return total;
 }
 
 }  // namespace
@@ -361,6 +409,9 @@ std::pair<int64_t, int64_t> ModelConfig::cache_widths() const {
 }
 
 // scoring_func, topk_method and rope_scaling.type need no check here: their enums hold only supported values.
+// Every number that sizes a tensor, indexes one or enters the arithmetic of a forward gets its range here,
+// so that a bad config.json is an error naming the key at load, never NaN log-probs, an index error deep in
+// torch or an allocator failure. The size caps run before anything loops over layers or allocates.
 void ModelConfig::validate() const {
   auto require = [&](bool ok, const std::string& msg) {
     if (!ok) throw std::invalid_argument("config.json: " + msg);
@@ -368,15 +419,48 @@ void ModelConfig::validate() const {
   const bool known = uses_mla() || model_type == "qwen2" || model_type == "llama" || model_type == "qwen3" ||
                      model_type == "qwen3_moe";
   require(known, "model_type '" + model_type + "' is not supported; supported: " + kSupportedModelTypes);
-  require(vocab_size > 0, "vocab_size must be > 0");
-  require(hidden_size > 0, "hidden_size must be > 0");
-  require(num_hidden_layers > 0, "num_hidden_layers must be > 0");
-  require(num_attention_heads > 0, "num_attention_heads must be > 0");
+  for (const auto& [key, value] : {std::pair<const char*, int64_t>{"vocab_size", vocab_size},
+                                   {"hidden_size", hidden_size},
+                                   {"num_hidden_layers", num_hidden_layers},
+                                   {"num_attention_heads", num_attention_heads},
+                                   {"max_position_embeddings", max_position_embeddings}})
+    require(value > 0, std::string(key) + " must be > 0, got " + std::to_string(value));
+  const std::pair<const char*, int64_t> dimensions[] = {
+      {"vocab_size", vocab_size},
+      {"hidden_size", hidden_size},
+      {"intermediate_size", intermediate_size},
+      {"moe_intermediate_size", moe_intermediate_size},
+      {"num_attention_heads", num_attention_heads},
+      {"num_key_value_heads", num_key_value_heads},
+      {"head_dim", head_dim},
+      {"q_lora_rank", q_lora_rank},
+      {"kv_lora_rank", kv_lora_rank},
+      {"qk_nope_head_dim", qk_nope_head_dim},
+      {"qk_rope_head_dim", qk_rope_head_dim},
+      {"v_head_dim", v_head_dim},
+      {"n_routed_experts", n_routed_experts},
+      {"n_shared_experts", n_shared_experts},
+      {"max_position_embeddings", max_position_embeddings},
+      {"rope_scaling original_max_position_embeddings", rope_scaling.original_max_position_embeddings}};
+  for (const auto& [key, value] : dimensions)
+    require(value <= kMaxDimension, std::string(key) + " must be <= " + std::to_string(kMaxDimension) +
+                                        " (aha's cap on any one dimension), got " + std::to_string(value));
+  for (const auto& [key, value] : {std::pair<const char*, int64_t>{"num_hidden_layers", num_hidden_layers},
+                                   {"num_nextn_predict_layers", num_nextn_predict_layers}})
+    require(value <= kMaxLayers, std::string(key) + " must be <= " + std::to_string(kMaxLayers) +
+                                     " (aha's cap on layers), got " + std::to_string(value));
+  require(mlp_only_layers.size() <= static_cast<size_t>(num_hidden_layers),
+          "mlp_only_layers lists " + std::to_string(mlp_only_layers.size()) +
+              " layers, more than num_hidden_layers (" + std::to_string(num_hidden_layers) + ")");
   if (uses_mla()) {
-    require(kv_lora_rank > 0, "kv_lora_rank must be > 0");
-    require(qk_nope_head_dim > 0 && v_head_dim > 0, "qk_nope_head_dim and v_head_dim must be > 0");
-    require(qk_rope_head_dim > 0 && qk_rope_head_dim % 2 == 0, "qk_rope_head_dim must be even and > 0");
-    require(q_lora_rank >= 0, "q_lora_rank must be >= 0 (0 or null: no q compression)");
+    require(kv_lora_rank > 0, "kv_lora_rank must be > 0, got " + std::to_string(kv_lora_rank));
+    require(qk_nope_head_dim > 0 && v_head_dim > 0, "qk_nope_head_dim and v_head_dim must be > 0, got " +
+                                                        std::to_string(qk_nope_head_dim) + " and " +
+                                                        std::to_string(v_head_dim));
+    require(qk_rope_head_dim > 0 && qk_rope_head_dim % 2 == 0,
+            "qk_rope_head_dim must be even and > 0, got " + std::to_string(qk_rope_head_dim));
+    require(q_lora_rank >= 0,
+            "q_lora_rank must be >= 0 (0 or null: no q compression), got " + std::to_string(q_lora_rank));
   } else {
     require(num_key_value_heads > 0 && num_attention_heads % num_key_value_heads == 0,
             "num_key_value_heads must be > 0 and divide num_attention_heads (" +
@@ -386,12 +470,21 @@ void ModelConfig::validate() const {
     require(rope_scaling.type != RopeType::Yarn || rope_scaling.mscale_all_dim == 0.0,
             "rope_scaling mscale_all_dim is an MLA (DeepSeek) field; not supported with " + model_type);
   }
-  require(decoder_sparse_step >= 1, "decoder_sparse_step must be >= 1");
+  for (const auto& [key, value] : {std::pair<const char*, int64_t>{"n_routed_experts", n_routed_experts},
+                                   {"n_shared_experts", n_shared_experts},
+                                   {"first_k_dense_replace", first_k_dense_replace},
+                                   {"num_nextn_predict_layers", num_nextn_predict_layers}})
+    require(value >= 0, std::string(key) + " must be >= 0, got " + std::to_string(value));
+  require(decoder_sparse_step >= 1,
+          "decoder_sparse_step must be >= 1, got " + std::to_string(decoder_sparse_step));
   bool any_dense = n_routed_experts == 0;
   for (int64_t l = 0; l < num_hidden_layers; ++l) any_dense = any_dense || !is_moe_layer(l);
-  if (any_dense) require(intermediate_size > 0, "intermediate_size must be > 0 when there are dense layers");
+  if (any_dense)
+    require(intermediate_size > 0, "intermediate_size must be > 0 when there are dense layers, got " +
+                                       std::to_string(intermediate_size));
   if (n_routed_experts > 0) {
-    require(moe_intermediate_size > 0, "moe_intermediate_size must be > 0");
+    require(moe_intermediate_size > 0,
+            "moe_intermediate_size must be > 0, got " + std::to_string(moe_intermediate_size));
     require(n_group > 0 && n_routed_experts % n_group == 0, "n_routed_experts must be a multiple of n_group");
     if (n_group > 1)
       require(n_routed_experts / n_group >= 2,
@@ -400,7 +493,51 @@ void ModelConfig::validate() const {
     require(num_experts_per_tok >= 1 && num_experts_per_tok <= topk_group * (n_routed_experts / n_group),
             "num_experts_per_tok must be in [1, topk_group * n_routed_experts / n_group]");
   }
-  require(num_nextn_predict_layers >= 0, "num_nextn_predict_layers must be >= 0");
+  const double parameters = estimated_parameters(*this);
+  require(parameters <= kMaxParameters,
+          "vocab_size, hidden_size, num_hidden_layers and the attention and MLP/expert sizes imply about " +
+              approximately(parameters) + " parameters, more than aha's cap of " +
+              approximately(kMaxParameters));
+
+  // Real numbers: a NaN or an infinity here is a NaN in every log-prob.
+  auto positive = [&](const char* key, double value) {
+    require(value > 0 && std::isfinite(value),
+            std::string(key) + " must be > 0 and finite, got " + number(value));
+  };
+  positive("rms_norm_eps", rms_norm_eps);
+  positive("rope_theta", rope_theta);
+  positive("routed_scaling_factor", routed_scaling_factor);
+  require(initializer_range >= 0 && std::isfinite(initializer_range),
+          "initializer_range must be >= 0 and finite, got " + number(initializer_range));
+  const RopeScaling& rs = rope_scaling;
+  if (rs.type != RopeType::None) positive("rope_scaling factor", rs.factor);
+  if (rs.type == RopeType::Yarn || rs.type == RopeType::Llama3)
+    require(rs.original_max_position_embeddings > 0,
+            "rope_scaling original_max_position_embeddings must be > 0, got " +
+                std::to_string(rs.original_max_position_embeddings));
+  if (rs.type == RopeType::Yarn) {
+    // The correction range divides by log(rope_theta) and takes log(original context / beta).
+    require(rope_theta != 1.0, "rope_theta must not be 1 with YaRN scaling (it divides by log(rope_theta))");
+    positive("rope_scaling beta_fast", rs.beta_fast);
+    positive("rope_scaling beta_slow", rs.beta_slow);
+    for (const auto& [key, value] : {std::pair<const char*, double>{"rope_scaling mscale", rs.mscale},
+                                     {"rope_scaling mscale_all_dim", rs.mscale_all_dim}})
+      require(std::isfinite(value), std::string(key) + " must be finite, got " + number(value));
+  }
+  if (rs.type == RopeType::Llama3) {
+    positive("rope_scaling low_freq_factor", rs.low_freq_factor);
+    positive("rope_scaling high_freq_factor", rs.high_freq_factor);
+    require(rs.high_freq_factor > rs.low_freq_factor,
+            "rope_scaling high_freq_factor must exceed low_freq_factor, got " + number(rs.high_freq_factor) +
+                " <= " + number(rs.low_freq_factor));
+  }
+
+  // Token ids index the embedding.
+  for (const auto& [key, id] : {std::pair<const char*, std::optional<int64_t>>{"bos_token_id", bos_token_id},
+                                {"eos_token_id", eos_token_id}})
+    if (id)
+      require(*id >= 0 && *id < vocab_size, std::string(key) + " must be in [0, vocab_size = " +
+                                                std::to_string(vocab_size) + "), got " + std::to_string(*id));
 }
 
 // The keys transformers' config class for model_type reads, under its names; nothing stale (no
@@ -472,6 +609,7 @@ ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& w
       throw std::invalid_argument(where + ": field 'hidden_act': '" + act +
                                   "' is not supported; expected silu");
   }
+  // pad_token_id is not read: aha pads with eos_token_id, and old conversions carry pad_token_id -1.
   try {
     c.validate();
   } catch (const std::invalid_argument& e) {
@@ -482,6 +620,12 @@ ModelConfig model_config_from_json(const nlohmann::json& j, const std::string& w
 }
 
 ModelConfig load_model_config(const std::filesystem::path& config_json) {
+  // A FIFO would block the read forever, a directory reads as nothing: only a regular file (or a link to
+  // one) is a config.
+  std::error_code error;
+  const auto type = std::filesystem::status(config_json, error).type();
+  if (type != std::filesystem::file_type::regular && type != std::filesystem::file_type::not_found)
+    throw std::runtime_error(config_json.string() + ": not a regular file (expected an HF config.json)");
   std::ifstream in(config_json);
   if (!in) throw std::runtime_error(config_json.string() + ": cannot open (expected an HF config.json)");
   nlohmann::json j;

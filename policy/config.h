@@ -103,7 +103,7 @@ struct ModelConfig {
   // Widths of the two per-token, per-layer cache tensors (policy/cache_entry.h):
   // MLA (kv_lora_rank, qk_rope_head_dim); GQA (num_key_value_heads·head_dim, num_key_value_heads·head_dim).
   std::pair<int64_t, int64_t> cache_widths() const;
-  // Throws std::invalid_argument naming the field and what is allowed.
+  // Throws std::invalid_argument naming the field and what is allowed (ranges, size caps: config.cpp).
   void validate() const;
   nlohmann::json to_json() const;
 };

@@ -79,6 +79,8 @@ std::vector<std::string> pretrain_documents(const PretrainConfig& config, size_t
 }
 
 nlohmann::json pretrain(const PretrainConfig& config) {
+  // before training: replaces a model directory, never the tokenizer's directory or any other user files
+  policy::check_output_dir(config.output, config.tokenizer, /*overwrite=*/true, "train.output");
   if (config.threads > 0) torch::set_num_threads(static_cast<int>(config.threads));
   auto tokenizer = policy::Tokenizer::load(config.tokenizer);
   if (tokenizer.vocab_size() > config.model.vocab_size)

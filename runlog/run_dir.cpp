@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -21,10 +23,11 @@ constexpr const char* kStepPrefix = "step-";
 
 void fsync_path(const fs::path& p) {
   const int fd = ::open(p.c_str(), O_RDONLY);
-  if (fd < 0) throw std::runtime_error(p.string() + ": cannot open to fsync");
+  if (fd < 0) throw std::runtime_error(p.string() + ": cannot open to fsync: " + std::strerror(errno));
   const int rc = ::fsync(fd);
+  const int fsync_errno = errno;
   ::close(fd);
-  if (rc != 0) throw std::runtime_error(p.string() + ": fsync failed");
+  if (rc != 0) throw std::runtime_error(p.string() + ": fsync failed: " + std::strerror(fsync_errno));
 }
 
 // step-N with N a non-negative decimal; nullopt for any other name.
@@ -54,13 +57,21 @@ void write_file_atomically(const fs::path& file, const std::string& bytes) {
   fs::path tmp = file;
   tmp += ".tmp";
   {
+    errno = 0;
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error(tmp.string() + ": cannot create: " + std::strerror(errno));
     out << bytes;
     out.flush();
-    if (!out) throw std::runtime_error(tmp.string() + ": write failed");
+    if (!out) {
+      const int write_errno = errno;
+      fs::remove(tmp);
+      throw std::runtime_error(tmp.string() + ": write failed: " + std::strerror(write_errno));
+    }
   }
   fsync_path(tmp);
-  fs::rename(tmp, file);
+  std::error_code ec;
+  fs::rename(tmp, file, ec);
+  if (ec) throw std::runtime_error(file.string() + ": cannot rename " + tmp.string() + " onto it: " + ec.message());
   fsync_path(file.parent_path().empty() ? fs::path(".") : file.parent_path());
 }
 

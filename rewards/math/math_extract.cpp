@@ -306,6 +306,15 @@ std::optional<ExtractedAnswer> extract_answer(std::string_view completion, const
     if (std::optional<ExtractedAnswer> inner = marked_answer(*block)) return bounded(std::move(inner));
     return bounded(ExtractedAnswer{std::string(*block), AnswerSource::AnswerTag});
   }
+  if (text.size() < completion.size()) {
+    // The answer block or box that steps 1-2 would pick on the whole completion opens before the scanned
+    // tail (an "<answer>...</answer>" or a "\boxed{x+x+...+42}" longer than kMaxScan bytes). What the tail
+    // shows of it (the trailing 42) is not what the model marked: no answer, and no phrase or last number
+    // either.
+    const size_t tail_start = completion.size() - text.size();
+    if (answer_block(completion, options)) return std::nullopt;
+    if (!box_before(text, text.size()) && box_before(completion, tail_start)) return std::nullopt;
+  }
   if (std::optional<ExtractedAnswer> marked = marked_answer(text)) return bounded(std::move(marked));
   if (!options.last_number_fallback) return std::nullopt;
   const std::optional<Span> formula = last_math_env(text);

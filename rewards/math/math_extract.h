@@ -16,7 +16,10 @@
 //      last number, whichever ends later (ExtractOptions::last_number_fallback; Math-Verify does the same
 //      without an anchor). A ground truth without any marker is the answer as it stands.
 // Bounded: only the last kMaxScan bytes of a text are searched (answers come at the end); the result is
-// at most kMaxAnswer bytes. Never throws.
+// at most kMaxAnswer bytes. A completion whose answer cannot be read within those bounds has no answer and
+// scores 0, with no fallback to a later phrase or number: an answer block or box that opens before the last
+// kMaxScan bytes (and is the one step 1 or 2 would pick), or a box whose content (up to its closing brace,
+// or to the end when it never closes) is longer than kMaxAnswer bytes. Never throws.
 #pragma once
 
 #include <optional>

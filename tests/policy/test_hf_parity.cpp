@@ -16,9 +16,12 @@ using namespace aha;
 
 namespace {
 const std::filesystem::path kDir = std::filesystem::path(AHA_SOURCE_DIR) / "tests/fixtures/hf_deepseek_v3";
+// fp32 against fp32 with different summation orders: measured 9.1e-7 (V3) and 1.1e-6 (V2). A few times that,
+// so reordering a reduction passes while a slightly wrong norm eps (1.5x: 2e-5 to 9e-5) or worse fails.
+constexpr double kLogitsTolerance = 5e-6;
 }
 
-TEST_CASE("logits match HF transformers DeepseekV3 in fp32 (max rel err <= 1e-4)") {
+TEST_CASE("logits match HF transformers DeepseekV3 in fp32 (max rel err <= 5e-6)") {
   auto policy = policy::load_policy(kDir);
   auto expected = policy::load_safetensors(kDir / "expected.safetensors");
   auto input_ids = expected.at("input_ids");
@@ -29,7 +32,7 @@ TEST_CASE("logits match HF transformers DeepseekV3 in fp32 (max rel err <= 1e-4)
   REQUIRE(logits.sizes() == ref.sizes());
   double rel = testing::max_relative_error(logits, ref);
   INFO("max relative error " << rel);
-  CHECK(rel <= 1e-4);
+  CHECK(rel <= kLogitsTolerance);
   CHECK(policy.config.rope_scaling.type == policy::RopeType::Yarn);  // from transformers v5's rope_parameters
   CHECK(policy.model->mtp_tensors.empty());              // HF writes no MTP weights
   CHECK(policy.config.num_nextn_predict_layers == 1);
@@ -101,7 +104,9 @@ TEST_CASE("FP8 E4M3 weights with 128x128 block scales dequantise exactly as torc
   CHECK_THROWS_WITH(policy::dequantize_fp8_blocks(bad, 128, 128, "f"), Catch::Contains("no 'layer.weight_scale_inv'"));
 }
 
-TEST_CASE("DeepSeek-V2 (q_lora null, softmax router, group_limited_greedy) matches HF transformers: logits and 32 greedy tokens") {
+// No ": " in this name: Catch2 v2's console reporter indents a wrapped test name to just after its first
+// ": ", and past column ~79 that indent underflows and aborts the run instead of printing the failure.
+TEST_CASE("DeepSeek-V2 (q_lora null, softmax router, group-limited greedy) logits, greedy tokens match HF") {
   const auto dir = std::filesystem::path(AHA_SOURCE_DIR) / "tests/fixtures/hf_deepseek_v2";
   auto policy = policy::load_policy(dir);
   CHECK(policy.config.scoring_func == policy::ScoringFunc::Softmax);
@@ -115,7 +120,7 @@ TEST_CASE("DeepSeek-V2 (q_lora null, softmax router, group_limited_greedy) match
   auto ref = expected.at("logits");
   double rel = testing::max_relative_error(logits, ref);
   INFO("max relative error " << rel);
-  CHECK(rel <= 1e-4);
+  CHECK(rel <= kLogitsTolerance);
 
   // 32 greedy tokens over the latent cache (absorbed MLA without q_lora) equal HF's
   CHECK(testing::greedy_over_cache(policy, expected.at("greedy_prompt")[0], 32) ==

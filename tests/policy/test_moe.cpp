@@ -1,6 +1,8 @@
 // DeepSeekMoE router and balancing. Catches: bias leaking into the combine weights, group limits
 // ignored, wrong group score (top-2 sum), missing renormalisation/scaling, a sign error in the bias update.
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <vector>
 
 #include "policy/moe.h"
 #include "tests/common/tiny_model.h"
@@ -31,15 +33,41 @@ TEST_CASE("gate selection with negative biases and group limits equals the hand-
   CHECK(w[0][1].item<float>() == Approx(0.933610).epsilon(1e-5));
 }
 
+// Also catches replayed weights taken from the wrong experts (or the gate's own choice), the selection bias
+// leaking into them, and a replay path that skips the renormalisation or the routed scaling.
 TEST_CASE("router replay uses the given experts and still differentiates the gate") {
   auto config = testing::tiny_config();
+  REQUIRE(config.scoring_func == policy::ScoringFunc::Sigmoid);
+  REQUIRE(config.norm_topk_prob);
   policy::MoeGate gate(config);
   torch::manual_seed(0);
   torch::nn::init::normal_(gate->weight, 0, 0.5);
+  {
+    torch::NoGradGuard no_grad;
+    // the bias steers selection only; it must not reach the weights
+    torch::nn::init::normal_(gate->e_score_correction_bias, 0, 0.5);
+  }
   auto x = torch::randn({5, config.hidden_size});
   auto replay = torch::tensor({1, 2, 3, 4, 5, 6, 7, 0, 0, 1}, torch::kLong).view({5, 2});
   auto routing = gate(x, replay);
   CHECK(torch::equal(routing.topk_idx_NK, replay));
+  // By hand, in double: s_e = sigmoid(w_e . x) for the replayed experts, divided by their sum, times
+  // routed_scaling_factor (2.5).
+  auto x_double = x.to(torch::kDouble);
+  auto w_double = gate->weight.detach().to(torch::kDouble);
+  for (int64_t n = 0; n < 5; ++n) {
+    std::vector<double> s;
+    for (int64_t k = 0; k < 2; ++k) {
+      const int64_t e = replay[n][k].item<int64_t>();
+      const double logit = (x_double[n] * w_double[e]).sum().item<double>();
+      s.push_back(1.0 / (1.0 + std::exp(-logit)));
+    }
+    for (int64_t k = 0; k < 2; ++k) {
+      INFO("token " << n << ", slot " << k);
+      CHECK(routing.topk_weight_NK[n][k].item<double>() ==
+            Approx(s[k] / (s[0] + s[1]) * config.routed_scaling_factor).epsilon(1e-6));
+    }
+  }
   // (the weights of a token sum to 2.5, so differentiate one slot rather than the sum)
   routing.topk_weight_NK.select(1, 0).sum().backward();
   CHECK(gate->weight.grad().abs().sum().item<double>() > 0);

@@ -1,7 +1,9 @@
 // The hostile suite for the code reward (issue 4, item 3). Each program in tests/fixtures/hostile attacks
 // the sandbox or the harness; each must score 0 with the outcome it deserves, end within its time bound,
 // change nothing outside the sandbox (files, sockets, processes) and leave this process, the sandbox's
-// parent, unharmed. It runs twice: with every layer this host allows, and at the floor a container
+// parent, unharmed. Each run first judges a correct HumanEval-style and a correct stdin/stdout program
+// with the same options and requires both to pass, so a sandbox that fails everything cannot pass the
+// suite. It runs twice: with every layer this host allows, and at the floor a container
 // without user namespaces or Landlock gets (session, rlimits, clean env, uid drop, seccomp). A third case
 // takes seccomp away too and shows a fork bomb still capped and killed. Each run prints its time.
 // Without seccomp the killed bomb's children are orphans that PID 1 must reap; with it (the default) no
@@ -174,6 +176,27 @@ void run_suite(const std::string& mode, CodeOptions options) {
   std::printf("hostile suite, %s layers: %s\n", mode.c_str(), describe_layers(layers).c_str());
   const bool filesystem_confined = (layers & (kLayerLandlockFs | kLayerMountNs)) != 0;
 
+  // Positive controls with the same rule and options: a sandbox that fails every program (a layer that
+  // breaks Python's start-up, a judge that never reports PASS) would otherwise pass everything below.
+  {  // scoped, so that the controls' messages stay off the failures below
+    const CodeVerdict function_control =
+        rule.judge(RewardInput{"", "def add(a, b):\n    return a + b\n", humaneval_answer()});
+    INFO(mode << ": the correct HumanEval-style program: " << outcome_name(function_control.outcome) << " "
+              << function_control.reason);
+    REQUIRE(function_control.outcome == CodeOutcome::passed);
+    REQUIRE(function_control.score == 1);
+  }
+  {
+    const CodeVerdict stdio_control =
+        rule.judge(RewardInput{"", "a, b = map(int, input().split())\nprint(a + b)\nprint(a * b)\n",
+                               stdio_answer("2 3\n", "5\n6\n")});
+    INFO(mode << ": the correct stdin/stdout program: " << outcome_name(stdio_control.outcome) << " "
+              << stdio_control.reason);
+    REQUIRE(stdio_control.outcome == CodeOutcome::passed);
+    REQUIRE(stdio_control.score == 1);
+  }
+  constexpr uint64_t kControls = 2;
+
   // Where the write_outside program tries to write. A world-writable directory and /tmp only where the
   // filesystem is confined: at the floor the child writes as nobody, and nobody may write there.
   const fs::path open_dir = scratch / "world-writable", closed_dir = scratch / "root-only";
@@ -279,9 +302,9 @@ void run_suite(const std::string& mode, CodeOptions options) {
     CHECK(std::getenv("AHA_HOSTILE_SECRET") == secret);
   }
   const CodeStats stats = rule.code_stats();
-  CHECK(stats.passed == 0);
+  CHECK(stats.passed == kControls);  // the two controls, and no hostile program
   CHECK(stats.sandbox_errors == 0);
-  CHECK(stats.completions == runs.size());
+  CHECK(stats.completions == runs.size() + kControls);
   ::sigaction(SIGTERM, &previous, nullptr);
   ::unsetenv("AHA_HOSTILE_SECRET");
 }

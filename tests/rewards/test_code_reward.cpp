@@ -196,8 +196,16 @@ TEST_CASE("code rule: a timeout scores the fallback and is counted, and model ou
   CHECK_THAT(slow.reason, Contains("timed out"));
   const CodeVerdict busy = rule.judge(RewardInput{"", "    while True:\n        pass\n", humaneval()});
   CHECK(busy.score == -0.25);
-  for (const char* junk : {"", "\xff\xfe\x00 not utf-8", "```", "```python", "def evens(:", "\0\0"})
-    CHECK_NOTHROW(rule.score(RewardInput{"", junk, humaneval()}));
+  // std::string literals (""s) keep their length: a const char* would stop at the first NUL, and the NUL
+  // bytes are the point of two of these.
+  using namespace std::string_literals;
+  const std::string junks[] = {""s, "\xff\xfe\x00 not utf-8"s, "```"s, "```python"s, "def evens(:"s, "\0\0"s};
+  for (const std::string& junk : junks) {
+    INFO("completion " << json(junk).dump(-1, ' ', true, json::error_handler_t::replace));
+    double score = -1;
+    CHECK_NOTHROW(score = rule.score(RewardInput{"", junk, humaneval()}));
+    CHECK(score == 0);
+  }
   CHECK_THROWS_AS(rule.score(RewardInput{"", "x", "not json"}), std::invalid_argument);
   // An expected output the output cap would cut off is a config error, not a silent 0.
   const std::string huge(o.sandbox.output_bytes, 'x');
