@@ -10,7 +10,8 @@ void apply_override(nlohmann::json& config, const std::string& assignment) {
     throw std::invalid_argument("--set " + assignment + ": expected section.key=value");
   std::string section = assignment.substr(0, dot), key = assignment.substr(dot + 1, eq - dot - 1);
   std::string text = assignment.substr(eq + 1);
-  if (!config.is_object()) throw std::invalid_argument("--set " + assignment + ": the config is not a JSON object");
+  if (!config.is_object())
+    throw std::invalid_argument("--set " + assignment + ": the config is not a JSON object");
   if (config.contains(section) && !config[section].is_object())
     throw std::invalid_argument("--set " + assignment + ": '" + section + "' is not a section");
   nlohmann::json value = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

@@ -1,5 +1,6 @@
 // Config sections as plain structs whose fields are listed once. A section lists its keys in a member
-//   template <class F> void fields(F& f) { f("path", path); f("device", device); f("kind", kind, parse_kind); }
+//   template <class F> void fields(F& f) { f("path", path); f("device", device); f("kind", kind, parse_kind);
+//   }
 // and the same list both reads and writes it:
 //   read_section(json, "run.json: model", section)  strict: each field is type-checked, a key no field
 //       claims is an error naming it and listing the allowed ones ("rollout.group_sise: unknown key;
@@ -11,14 +12,13 @@
 // Used by the run config (grpo/), the pretrain config and the trainer state.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 namespace aha::common {
 
@@ -51,8 +51,10 @@ class FieldReader {
       for (const auto& e : *value)
         if (!e.is_string()) fail("a list of strings");
     }
-    if constexpr (std::is_same_v<T, nlohmann::json>) out = *value;
-    else out = value->get<T>();
+    if constexpr (std::is_same_v<T, nlohmann::json>)
+      out = *value;
+    else
+      out = value->get<T>();
   }
 
   // A named choice: the JSON string goes through parse (std::invalid_argument -> "<where>.<key>: ...").

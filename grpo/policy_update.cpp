@@ -1,12 +1,12 @@
 // The optimizer side of a training step; see policy_update.h.
 #include "grpo/policy_update.h"
 
+#include <torch/nn/utils/clip_grad.h>
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
-
-#include <torch/nn/utils/clip_grad.h>
-#include <torch/torch.h>
 
 #include "grpo/loss.h"
 #include "grpo/schedule.h"
@@ -30,7 +30,8 @@ UpdateSums& UpdateSums::operator+=(const UpdateSums& o) {
 PolicyUpdater::PolicyUpdater(const RunConfig& config, policy::Transformer model)
     : config_(config), model_(std::move(model)) {
   torch::optim::AdamWOptions options(config_.train.lr);
-  options.betas({config_.train.adam_beta1, config_.train.adam_beta2}).weight_decay(config_.train.weight_decay);
+  options.betas({config_.train.adam_beta1, config_.train.adam_beta2})
+      .weight_decay(config_.train.weight_decay);
   optimizer_ = std::make_unique<torch::optim::AdamW>(model_->parameters(), options);
 }
 
@@ -58,8 +59,8 @@ torch::Tensor PolicyUpdater::recompute_old_logprobs(const TrainBatch& batch) {
 }
 
 UpdateSums PolicyUpdater::accumulate(const TrainBatch& batch, const torch::Tensor& ref_logp_NT,
-                                     const torch::Tensor& old_logp_NT, int64_t begin, int64_t count, bool poison,
-                                     UpdateStats* first_forward) {
+                                     const torch::Tensor& old_logp_NT, int64_t begin, int64_t count,
+                                     bool poison, UpdateStats* first_forward) {
   LossNormalizer normalizer;
   normalizer.sequences = static_cast<double>(count);
   normalizer.tokens = batch.tokens_N.narrow(0, begin, count).sum().item<double>();  // a CPU tensor: no sync
@@ -79,10 +80,9 @@ UpdateSums PolicyUpdater::accumulate(const TrainBatch& batch, const torch::Tenso
     auto loss = poison ? out.loss * std::numeric_limits<double>::quiet_NaN() : out.loss;
     loss.backward();
     // Every metric of this micro-batch in one tensor, read back in one host sync
-    std::vector<torch::Tensor> scalars{loss.detach(),       out.policy_loss,     out.kl,
-                                       out.entropy,         out.clip_frac_low,   out.clip_frac_high,
-                                       out.dual_clip_frac,  out.ratio_mean,      out.tis_weight_mean,
-                                       out.tis_capped_frac};
+    std::vector<torch::Tensor> scalars{
+        loss.detach(),      out.policy_loss,    out.kl,         out.entropy,         out.clip_frac_low,
+        out.clip_frac_high, out.dual_clip_frac, out.ratio_mean, out.tis_weight_mean, out.tis_capped_frac};
     if (first_forward) {  // the step's first forward runs before any update: trainer vs rollout log-probs
       torch::NoGradGuard no_grad;
       const auto diff = (in.logp_NT.detach() - part.old_logp_NT).abs() * part.mask_NT;
@@ -97,7 +97,8 @@ UpdateSums PolicyUpdater::accumulate(const TrainBatch& batch, const torch::Tenso
       first_forward->logprob_diff_max = v[11];
       first_forward = nullptr;
     }
-    const double share = part.tokens_N.sum().item<double>() / std::max(normalizer.tokens, 1.0);  // token-weighted
+    const double share =
+        part.tokens_N.sum().item<double>() / std::max(normalizer.tokens, 1.0);  // token-weighted
     sums += {v[0],         v[1],         v[2],         v[3],         share * v[4],
              share * v[5], share * v[6], share * v[7], share * v[8], share * v[9]};
   }
@@ -110,7 +111,8 @@ UpdateStats PolicyUpdater::optimize(const TrainBatch& batch, const torch::Tensor
   const int64_t minibatches = std::min(config_.grpo.minibatches, N);
   const int64_t total_updates = config_.train.steps * config_.grpo.mu * config_.grpo.minibatches;
   // π_old from the trainer's own forward, before any update of this step
-  const torch::Tensor old_logp = config_.grpo.recompute_old_logprobs ? recompute_old_logprobs(batch) : torch::Tensor();
+  const torch::Tensor old_logp =
+      config_.grpo.recompute_old_logprobs ? recompute_old_logprobs(batch) : torch::Tensor();
   const double max_norm =
       config_.train.max_grad_norm > 0 ? config_.train.max_grad_norm : std::numeric_limits<double>::infinity();
   UpdateStats stats;

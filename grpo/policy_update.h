@@ -10,12 +10,12 @@
 // back to the host once.
 #pragma once
 
+#include <torch/optim/adamw.h>
+
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <torch/optim/adamw.h>
 
 #include "grpo/run_config.h"
 #include "grpo/train_batch.h"
@@ -32,12 +32,13 @@ struct UpdateSums {
 
 struct UpdateStats {
   UpdateSums sums;
-  int64_t updates = 0, skipped = 0;  // applied and skipped (non-finite) optimizer steps
-  double grad_norm_sum = 0;          // before clipping, over applied updates
-  double learning_rate = 0;          // of the last optimizer step
+  int64_t updates = 0, skipped = 0;   // applied and skipped (non-finite) optimizer steps
+  double grad_norm_sum = 0;           // before clipping, over applied updates
+  double learning_rate = 0;           // of the last optimizer step
   std::vector<double> max_violation;  // per MoE layer, the worst MaxVio over the step's updates
-  double logprob_diff_mean = 0, logprob_diff_max = 0;  // |trainer − rollout| log-prob on the step's first forward
-  std::string nonfinite_where;        // where the first non-finite value arose ("" if none)
+  double logprob_diff_mean = 0,
+         logprob_diff_max = 0;  // |trainer − rollout| log-prob on the step's first forward
+  std::string nonfinite_where;  // where the first non-finite value arose ("" if none)
 };
 
 class PolicyUpdater {
@@ -56,8 +57,9 @@ class PolicyUpdater {
  private:
   // Loss and backward over micro-batches of rows [begin, begin+count): one optimizer step's gradient.
   // stats (optional) receives the log-prob difference of the first micro-batch.
-  UpdateSums accumulate(const TrainBatch& batch, const torch::Tensor& ref_logp_NT, const torch::Tensor& old_logp_NT,
-                        int64_t begin, int64_t count, bool poison, UpdateStats* first_forward);
+  UpdateSums accumulate(const TrainBatch& batch, const torch::Tensor& ref_logp_NT,
+                        const torch::Tensor& old_logp_NT, int64_t begin, int64_t count, bool poison,
+                        UpdateStats* first_forward);
   torch::Tensor recompute_old_logprobs(const TrainBatch& batch);
 
   const RunConfig& config_;

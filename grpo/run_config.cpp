@@ -20,7 +20,9 @@ nlohmann::json read_json_file(const std::filesystem::path& file) {
   }
 }
 
-std::vector<std::string> grpo_presets() { return {"grpo", "dapo", "dr_grpo"}; }
+std::vector<std::string> grpo_presets() {
+  return {"grpo", "dapo", "dr_grpo"};
+}
 
 void apply_grpo_preset(GrpoSection& g, int64_t max_new_tokens) {
   PolicyLossConfig& loss = g.loss;
@@ -59,8 +61,8 @@ bool GrpoSection::parse_kl_placement(const std::string& name) {
 
 RunConfig run_config_from_json(const nlohmann::json& j, const std::string& where) {
   RunConfig c;
-  nlohmann::json model = nlohmann::json::object(), data = model, rollout = model, rewards_j = model, grpo = model,
-                 train = model;
+  nlohmann::json model = nlohmann::json::object(), data = model, rollout = model, rewards_j = model,
+                 grpo = model, train = model;
   common::FieldReader sections(j, where);
   sections("model", model);
   sections("data", data);
@@ -81,7 +83,8 @@ RunConfig run_config_from_json(const nlohmann::json& j, const std::string& where
   // The preset first (it sets several fields and depends on max_new_tokens), then every field written
   // next to it wins.
   if (auto it = grpo.find("preset"); it != grpo.end()) {
-    if (!it->is_string()) throw std::invalid_argument(where + ": grpo.preset: expected a string, got " + it->dump());
+    if (!it->is_string())
+      throw std::invalid_argument(where + ": grpo.preset: expected a string, got " + it->dump());
     c.grpo.preset = it->get<std::string>();
   }
   try {
@@ -92,10 +95,11 @@ RunConfig run_config_from_json(const nlohmann::json& j, const std::string& where
   common::read_section(grpo, where + ": grpo", c.grpo);
   common::read_section(train, where + ": train", c.train);
   for (const auto& o : c.overrides)
-    if (!o.is_object() || !o.contains("from_step") || !o["from_step"].is_number_integer() || !o.contains("set") ||
-        !o["set"].is_array())
-      throw std::invalid_argument(where + ": overrides: expected [{\"from_step\": N, \"set\": [\"section.key=value\", ...]}], got " +
-                                  c.overrides.dump());
+    if (!o.is_object() || !o.contains("from_step") || !o["from_step"].is_number_integer() ||
+        !o.contains("set") || !o["set"].is_array())
+      throw std::invalid_argument(
+          where + ": overrides: expected [{\"from_step\": N, \"set\": [\"section.key=value\", ...]}], got " +
+          c.overrides.dump());
   try {
     c.validate();
   } catch (const std::invalid_argument& e) {
@@ -113,7 +117,9 @@ constexpr int64_t kMaxEvalProblems = 1 << 20;
 constexpr int64_t kMaxEvalSamples = 1 << 12;
 constexpr int64_t kMaxThreads = 1 << 12;
 
-bool finite(double x) { return std::isfinite(x); }
+bool finite(double x) {
+  return std::isfinite(x);
+}
 
 bool is_plain_name(const std::string& name) {
   return !name.empty() && name != "." && name != ".." && name.find('/') == std::string::npos &&
@@ -130,10 +136,11 @@ void RunConfig::validate() const {
   require(model.device == "cpu" || model.device == "cuda", "model.device: expected \"cpu\" or \"cuda\"");
   require(data.train_size >= 0, "data.train_size: must be >= 0 (0: a fresh problem every draw)");
   require(rollout.prompts_per_step >= 1, "rollout.prompts_per_step: must be >= 1");
-  require(rollout.group_size >= 2, "rollout.group_size: must be >= 2 (GRPO compares completions within a group)");
+  require(rollout.group_size >= 2,
+          "rollout.group_size: must be >= 2 (GRPO compares completions within a group)");
   require(rollout.prompts_per_step <= kMaxCompletionsPerStep / rollout.group_size,
-          "rollout.prompts_per_step × rollout.group_size: must be <= " + std::to_string(kMaxCompletionsPerStep) +
-              " completions per step");
+          "rollout.prompts_per_step × rollout.group_size: must be <= " +
+              std::to_string(kMaxCompletionsPerStep) + " completions per step");
   require(rollout.max_new_tokens >= 1 && rollout.max_new_tokens <= kMaxNewTokens,
           "rollout.max_new_tokens: must be in [1, " + std::to_string(kMaxNewTokens) + "]");
   require(finite(rollout.temperature) && rollout.temperature > 0,
@@ -144,12 +151,13 @@ void RunConfig::validate() const {
   require(finite(grpo.loss.beta) && finite(grpo.loss.clip_high) && finite(grpo.loss.dual_clip) &&
               finite(grpo.loss.entropy_coef) && finite(grpo.loss.tis_cap) && finite(grpo.loss.sum_norm),
           "grpo: beta, clip_high, dual_clip, entropy_coef, tis_cap and sum_norm must be finite");
-  require(finite(grpo.advantage_eps) && grpo.advantage_eps >= 0, "grpo.advantage_eps: must be >= 0 and finite");
+  require(finite(grpo.advantage_eps) && grpo.advantage_eps >= 0,
+          "grpo.advantage_eps: must be >= 0 and finite");
   require(grpo.mu >= 1 && grpo.mu <= 1024, "grpo.mu: must be in [1, 1024]");
   require(grpo.minibatches >= 1, "grpo.minibatches: must be >= 1");
   const int64_t batch = rollout.prompts_per_step * rollout.group_size;
-  require(batch % grpo.minibatches == 0, "grpo.minibatches: must divide prompts_per_step * group_size = " +
-                                             std::to_string(batch));
+  require(batch % grpo.minibatches == 0,
+          "grpo.minibatches: must divide prompts_per_step * group_size = " + std::to_string(batch));
   require(grpo.micro_batch_size >= 0, "grpo.micro_batch_size: must be >= 0 (0: one forward per minibatch)");
   require(grpo.max_sampling_rounds >= 1 && grpo.max_sampling_rounds <= 1024,
           "grpo.max_sampling_rounds: must be in [1, 1024]");
@@ -158,18 +166,21 @@ void RunConfig::validate() const {
   require(finite(grpo.overlong_penalty) && grpo.overlong_penalty >= 0,
           "grpo.overlong_penalty: must be >= 0 and finite");
   require(grpo.ref_refresh_steps >= 0, "grpo.ref_refresh_steps: must be >= 0 (0: never)");
-  require(grpo.loss.tis_cap == 0 || grpo.recompute_old_logprobs,
-          "grpo.tis_cap: needs grpo.recompute_old_logprobs = true (the IS weight compares the trainer's pi_old "
-          "with the rollout's log-probs)");
-  require(!grpo.router_replay || rollout.record_routes,
-          "grpo.router_replay: needs rollout.record_routes = true (replay uses the routes the rollout recorded)");
+  require(
+      grpo.loss.tis_cap == 0 || grpo.recompute_old_logprobs,
+      "grpo.tis_cap: needs grpo.recompute_old_logprobs = true (the IS weight compares the trainer's pi_old "
+      "with the rollout's log-probs)");
+  require(
+      !grpo.router_replay || rollout.record_routes,
+      "grpo.router_replay: needs rollout.record_routes = true (replay uses the routes the rollout recorded)");
   require(finite(grpo.bias_update_gamma) && grpo.bias_update_gamma >= 0,
           "grpo.bias_update_gamma: must be >= 0 and finite");
   require(train.steps >= 1, "train.steps: must be >= 1");
   require(finite(train.lr) && train.lr > 0, "train.lr: must be > 0 and finite");
   require(train.warmup_steps >= 0, "train.warmup_steps: must be >= 0");
   require(train.min_lr_ratio >= 0 && train.min_lr_ratio <= 1, "train.min_lr_ratio: must be in [0, 1]");
-  require(finite(train.weight_decay) && train.weight_decay >= 0, "train.weight_decay: must be >= 0 and finite");
+  require(finite(train.weight_decay) && train.weight_decay >= 0,
+          "train.weight_decay: must be >= 0 and finite");
   require(train.adam_beta1 >= 0 && train.adam_beta1 < 1, "train.adam_beta1: must be in [0, 1)");
   require(train.adam_beta2 >= 0 && train.adam_beta2 < 1, "train.adam_beta2: must be in [0, 1)");
   require(finite(train.max_grad_norm) && train.max_grad_norm >= 0,
@@ -188,18 +199,19 @@ void RunConfig::validate() const {
   require(train.save_every >= 0, "train.save_every: must be >= 0 (0: only on SIGINT/SIGTERM)");
   require(train.keep_checkpoints >= 1, "train.keep_checkpoints: must be >= 1");
   require(train.max_bad_steps >= 1, "train.max_bad_steps: must be >= 1");
-  require(is_plain_name(train.run_name),
-          "train.run_name: \"" + train.run_name + "\" must be one plain directory name (not empty, \".\" or "
-          "\"..\", no '/')");
+  require(is_plain_name(train.run_name), "train.run_name: \"" + train.run_name +
+                                             "\" must be one plain directory name (not empty, \".\" or "
+                                             "\"..\", no '/')");
   require(!train.output_dir.empty(), "train.output_dir: must not be empty");
 }
 
 nlohmann::json RunConfig::to_json() const {
   nlohmann::json rules = nlohmann::json::array();
-  for (const auto& r : rewards) rules.push_back({{"name", r.name}, {"weight", r.weight}, {"options", r.options}});
+  for (const auto& r : rewards)
+    rules.push_back({{"name", r.name}, {"weight", r.weight}, {"options", r.options}});
   nlohmann::json j = {{"model", common::write_section(model)},     {"data", common::write_section(data)},
-          {"rollout", common::write_section(rollout)}, {"rewards", {{"rules", rules}}},
-          {"grpo", common::write_section(grpo)},       {"train", common::write_section(train)}};
+                      {"rollout", common::write_section(rollout)}, {"rewards", {{"rules", rules}}},
+                      {"grpo", common::write_section(grpo)},       {"train", common::write_section(train)}};
   if (!overrides.empty()) j["overrides"] = overrides;
   return j;
 }

@@ -1,11 +1,11 @@
 // Rollout rounds with dynamic sampling; see sampling.h.
 #include "grpo/sampling.h"
 
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
-
-#include <torch/torch.h>
 
 #include "datasets/template.h"
 #include "grpo/advantage.h"
@@ -70,17 +70,19 @@ SampledGroups GroupSampler::sample(int64_t& prompts_drawn) {
     // Score: per-sample rules run on every core; batch rules (plugins, programs) get the batch in one call
     const auto reward_start = std::chrono::steady_clock::now();
     std::vector<rewards::RewardInput> inputs;
-    for (const auto& c : rollout.completions) inputs.push_back({prompts[c.prompt_index], c.text, answers[c.prompt_index]});
+    for (const auto& c : rollout.completions)
+      inputs.push_back({prompts[c.prompt_index], c.text, answers[c.prompt_index]});
     const auto scored = rubric_.score_batch(inputs, std::max(1u, std::thread::hardware_concurrency()));
     std::vector<double> totals, overlong;
     for (size_t i = 0; i < scored.size(); ++i) {
       const auto& c = rollout.completions[i];
-      const double penalty = grpo.overlong_buffer > 0
-                                 ? grpo.overlong_penalty * rewards::soft_overlong_penalty(
-                                                               static_cast<double>(c.token_ids.size()),
-                                                               static_cast<double>(config_.rollout.max_new_tokens),
-                                                               static_cast<double>(grpo.overlong_buffer))
-                                 : 0.0;
+      const double penalty =
+          grpo.overlong_buffer > 0
+              ? grpo.overlong_penalty *
+                    rewards::soft_overlong_penalty(static_cast<double>(c.token_ids.size()),
+                                                   static_cast<double>(config_.rollout.max_new_tokens),
+                                                   static_cast<double>(grpo.overlong_buffer))
+              : 0.0;
       overlong.push_back(penalty);
       totals.push_back(scored[i].total + penalty);
       add_completion(stats, c, scored[i], totals.back());

@@ -1,8 +1,8 @@
 // The first half of a training step (DESIGN.md "one training step"): sample groups, score them, filter.
 // A round draws P prompts from the stream, samples G completions for each with the current policy, scores
-// every completion with the rubric plus DAPO's soft overlong penalty (rewards/shaping/length.h), and keeps groups:
-// all of them, or with dynamic sampling only those whose rewards differ (group_advantages decides what
-// "zero spread" is). Dynamic sampling draws further rounds until P groups are kept or
+// every completion with the rubric plus DAPO's soft overlong penalty (rewards/shaping/length.h), and keeps
+// groups: all of them, or with dynamic sampling only those whose rewards differ (group_advantages decides
+// what "zero spread" is). Dynamic sampling draws further rounds until P groups are kept or
 // grpo.max_sampling_rounds is reached. Every random draw is a function of (seed, draw index, sample).
 #pragma once
 
@@ -20,9 +20,9 @@ namespace aha::grpo {
 
 // What the policy earned over every sampled completion of a step, kept or not.
 struct RolloutStats {
-  std::vector<double> rewards;                           // total reward of each completion
+  std::vector<double> rewards;                          // total reward of each completion
   std::map<std::string, std::vector<double>> per_rule;  // each rule's unweighted score
-  int64_t reward_errors = 0;       // completions on which a rule threw (a bad ground truth)
+  int64_t reward_errors = 0;  // completions on which a rule threw (a bad ground truth)
   int64_t groups = 0, zero_spread_groups = 0;
   int64_t clipped = 0, terminated = 0;  // finish reason "length", or not
   double length_sum = 0, length_min = 0, length_max = 0, terminated_length_sum = 0;

@@ -1,10 +1,10 @@
 // A step's metrics row; see step_metrics.h.
 #include "grpo/step_metrics.h"
 
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <cstdio>
-
-#include <torch/torch.h>
 
 namespace aha::grpo {
 namespace {
@@ -88,12 +88,13 @@ nlohmann::json eval_row(int64_t step, const nlohmann::json& summary) {
 
 std::string console_line(const nlohmann::json& m, int64_t steps) {
   char line[256];
-  std::snprintf(line, sizeof line,
-                "step %3lld/%lld  reward %.3f  acc %.3f  format %.3f  len %.1f  kl %.4f  ent %.3f  %.0f tok/s",
-                static_cast<long long>(m["step"].get<int64_t>()), static_cast<long long>(steps),
-                m["reward"].get<double>(), m["accuracy"].get<double>(), m["format_rate"].get<double>(),
-                m["completions/mean_length"].get<double>(), m.value("kl", 0.0), m.value("entropy", 0.0),
-                m["perf/tokens_per_second"].get<double>());
+  std::snprintf(
+      line, sizeof line,
+      "step %3lld/%lld  reward %.3f  acc %.3f  format %.3f  len %.1f  kl %.4f  ent %.3f  %.0f tok/s",
+      static_cast<long long>(m["step"].get<int64_t>()), static_cast<long long>(steps),
+      m["reward"].get<double>(), m["accuracy"].get<double>(), m["format_rate"].get<double>(),
+      m["completions/mean_length"].get<double>(), m.value("kl", 0.0), m.value("entropy", 0.0),
+      m["perf/tokens_per_second"].get<double>());
   return line;
 }
 

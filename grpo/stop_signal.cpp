@@ -21,8 +21,12 @@ void install_stop_handlers() {
   std::signal(SIGTERM, on_stop_signal);
 }
 
-bool stop_requested() { return g_stop_signal.load() != 0; }
+bool stop_requested() {
+  return g_stop_signal.load() != 0;
+}
 
-int stop_signal() { return g_stop_signal.load(); }
+int stop_signal() {
+  return g_stop_signal.load();
+}
 
 }  // namespace aha::grpo

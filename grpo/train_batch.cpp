@@ -1,18 +1,23 @@
 // Batch assembly for the trainer; see train_batch.h.
 #include "grpo/train_batch.h"
 
+#include <torch/torch.h>
+
 #include <algorithm>
 #include <stdexcept>
-
-#include <torch/torch.h>
 
 namespace aha::grpo {
 
 TrainBatch TrainBatch::slice(int64_t begin, int64_t count) const {
-  TrainBatch out{tokens_NT.narrow(0, begin, count),  positions_NT.narrow(0, begin, count),
-                 targets_NT.narrow(0, begin, count), mask_NT.narrow(0, begin, count),
-                 valid_NT.narrow(0, begin, count),   old_logp_NT.narrow(0, begin, count),
-                 advantages_N.narrow(0, begin, count), tokens_N.narrow(0, begin, count), {}};
+  TrainBatch out{tokens_NT.narrow(0, begin, count),
+                 positions_NT.narrow(0, begin, count),
+                 targets_NT.narrow(0, begin, count),
+                 mask_NT.narrow(0, begin, count),
+                 valid_NT.narrow(0, begin, count),
+                 old_logp_NT.narrow(0, begin, count),
+                 advantages_N.narrow(0, begin, count),
+                 tokens_N.narrow(0, begin, count),
+                 {}};
   const int64_t T = tokens_NT.size(1);
   for (const auto& r : routes) out.routes.push_back(r.narrow(0, begin * T, count * T));
   return out;

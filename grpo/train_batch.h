@@ -3,10 +3,10 @@
 // marks the targets that are generated tokens, where the behaviour log-probs sit.
 #pragma once
 
+#include <torch/types.h>
+
 #include <cstdint>
 #include <vector>
-
-#include <torch/types.h>
 
 #include "rollout/engine.h"
 
@@ -18,7 +18,7 @@ struct TrainBatch {
   torch::Tensor valid_NT;                             // bool: real (non-pad) input tokens
   torch::Tensor old_logp_NT;                          // behaviour log-probs at the masked positions
   torch::Tensor advantages_N;
-  torch::Tensor tokens_N;             // float64 on the CPU: generated tokens per row (the loss normaliser's count)
+  torch::Tensor tokens_N;  // float64 on the CPU: generated tokens per row (the loss normaliser's count)
   std::vector<torch::Tensor> routes;  // per MoE layer [N*T, K] when router replay is on
 
   TrainBatch slice(int64_t begin, int64_t count) const;  // rows [begin, begin+count)

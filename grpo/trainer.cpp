@@ -1,13 +1,12 @@
 // The GRPO trainer; see trainer.h.
 #include "grpo/trainer.h"
 
+#include <torch/torch.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <iostream>
 #include <stdexcept>
-
-#include <torch/torch.h>
 
 #include "datasets/template.h"
 #include "grpo/advantage.h"
@@ -41,7 +40,8 @@ Trainer::Trainer(RunConfig config) : config_(std::move(config)) {
     throw std::runtime_error("model.device is \"cuda\" but no CUDA device is available");
   policy_.model->to(device);
   eos_token_id_ = policy::resolve_eos_token(policy_);
-  if (config_.grpo.loss.needs_reference()) {  // frozen copy of the start checkpoint; none is kept when beta == 0
+  if (config_.grpo.loss
+          .needs_reference()) {  // frozen copy of the start checkpoint; none is kept when beta == 0
     reference_ = policy::load_policy(config_.model.path).model;
     reference_->to(device);
     reference_->eval();
@@ -51,7 +51,8 @@ Trainer::Trainer(RunConfig config) : config_(std::move(config)) {
   sampler_ = std::make_unique<GroupSampler>(config_, *engine_, *stream_, template_text_, *rubric_);
   updater_ = std::make_unique<PolicyUpdater>(config_, policy_.model);
   check_sizes_against_model();
-  eval_problems_ = task_->problems(datasets::Split::Test, config_.train.eval_problems, config_.data.eval_seed);
+  eval_problems_ =
+      task_->problems(datasets::Split::Test, config_.train.eval_problems, config_.data.eval_seed);
 }
 
 // The config's sizes against the model's context and this machine's memory, before anything is written:
@@ -98,8 +99,8 @@ StepLog Trainer::step(int64_t step_index) {
   } else {
     const auto device = policy_.model->embed_tokens->weight.device();
     const int64_t N = static_cast<int64_t>(groups.rewards.size());
-    TrainBatch batch =
-        make_train_batch(groups.rollout, torch::zeros({N}), eos_token_id_, config_.grpo.router_replay, device);
+    TrainBatch batch = make_train_batch(groups.rollout, torch::zeros({N}), eos_token_id_,
+                                        config_.grpo.router_replay, device);
     const torch::Tensor ref_logp_NT = reference_logprobs(batch);
     const torch::Tensor advantages_N =
         group_advantages(rewards_for_advantages(groups, batch, ref_logp_NT, m), config_.rollout.group_size,
@@ -148,7 +149,8 @@ torch::Tensor Trainer::rewards_for_advantages(const SampledGroups& groups, const
 
 void Trainer::log_samples(const SampledGroups& groups, const torch::Tensor& advantages_N, int64_t step) {
   if (!log_) return;
-  const int64_t n = std::min<int64_t>(config_.train.samples_per_step, static_cast<int64_t>(groups.rewards.size()));
+  const int64_t n =
+      std::min<int64_t>(config_.train.samples_per_step, static_cast<int64_t>(groups.rewards.size()));
   const auto advantages = advantages_N.to(torch::kFloat64).cpu();
   for (int64_t i = 0; i < n; ++i) {
     const auto& c = groups.rollout.completions[i];
@@ -187,7 +189,8 @@ void Trainer::save_checkpoint() {
                                 {"config", config_.to_json()}};
   save_trainer_checkpoint(
       run_dir_, state_, extra, checkpoint_parts(), config_.train.keep_checkpoints,
-      [&] { faults().maybe_kill("checkpoint-write", step); }, [&] { faults().maybe_kill("checkpoint-published", step); });
+      [&] { faults().maybe_kill("checkpoint-write", step); },
+      [&] { faults().maybe_kill("checkpoint-published", step); });
 }
 
 eval::EvalOptions Trainer::eval_options() const {
@@ -201,7 +204,9 @@ eval::EvalOptions Trainer::eval_options() const {
   return eval;
 }
 
-eval::EvalResult Trainer::evaluate() { return eval::evaluate(*engine_, eval_problems_, template_text_, eval_options()); }
+eval::EvalResult Trainer::evaluate() {
+  return eval::evaluate(*engine_, eval_problems_, template_text_, eval_options());
+}
 
 void Trainer::evaluate_before() {
   const nlohmann::json before = evaluate().summary();
@@ -215,31 +220,33 @@ nlohmann::json Trainer::train_loop(int64_t first_step) {
   const auto start = std::chrono::steady_clock::now();
   for (int64_t s = first_step; s < config_.train.steps; ++s) {
     auto log = step(s);
-    if (config_.train.eval_every > 0 && (s + 1) % config_.train.eval_every == 0 && s + 1 < config_.train.steps)
+    if (config_.train.eval_every > 0 && (s + 1) % config_.train.eval_every == 0 &&
+        s + 1 < config_.train.steps)
       log.metrics.update(eval_row(s + 1, evaluate().summary()));
     const double elapsed = seconds_since(start);
     log.metrics["timing/elapsed"] = elapsed;
     log_->log(log.metrics);
     discard_replaced_run();
-    std::cout << log.console << "  ETA " << format_eta(elapsed / (s + 1 - first_step) * (config_.train.steps - s - 1))
-              << std::endl;
+    std::cout << log.console << "  ETA "
+              << format_eta(elapsed / (s + 1 - first_step) * (config_.train.steps - s - 1)) << std::endl;
     faults().maybe_kill("after-metrics", s + 1);
     if (state_.bad_steps_in_row >= config_.train.max_bad_steps) {
       save_checkpoint();
-      throw std::runtime_error("aha train: " + std::to_string(state_.bad_steps_in_row) +
-                               " steps in a row skipped a non-finite update (last: " +
-                               log.metrics.value("nonfinite/where", std::string("?")) + "); stopped at step " +
-                               std::to_string(state_.step) + " with a checkpoint of the last good state in " +
-                               runlog::checkpoint_path(run_dir_, state_.step).string() +
-                               ". Lower train.lr or check the rewards, then resume with aha train --resume " +
-                               run_dir_.string());
+      throw std::runtime_error(
+          "aha train: " + std::to_string(state_.bad_steps_in_row) +
+          " steps in a row skipped a non-finite update (last: " +
+          log.metrics.value("nonfinite/where", std::string("?")) + "); stopped at step " +
+          std::to_string(state_.step) + " with a checkpoint of the last good state in " +
+          runlog::checkpoint_path(run_dir_, state_.step).string() +
+          ". Lower train.lr or check the rewards, then resume with aha train --resume " + run_dir_.string());
     }
     const bool interrupted = stop_requested();
-    if (interrupted || (config_.train.save_every > 0 && state_.step % config_.train.save_every == 0)) save_checkpoint();
+    if (interrupted || (config_.train.save_every > 0 && state_.step % config_.train.save_every == 0))
+      save_checkpoint();
     if (interrupted) {
       std::cout << "aha train: stopped by signal after step " << state_.step << "; checkpoint "
-                << runlog::checkpoint_path(run_dir_, state_.step).string() << "; continue with: aha train --resume "
-                << run_dir_.string() << std::endl;
+                << runlog::checkpoint_path(run_dir_, state_.step).string()
+                << "; continue with: aha train --resume " << run_dir_.string() << std::endl;
       return {{"interrupted", true}, {"step", state_.step}};
     }
   }
@@ -266,11 +273,16 @@ nlohmann::json Trainer::run(bool overwrite) {
   std::error_code ec;
   if (fs::exists(fs::symlink_status(run_dir_, ec))) {
     if (!overwrite)
-      throw std::runtime_error(run_dir_.string() + ": run directory exists; choose another train.run_name, pass "
-                               "--overwrite, or continue it with aha train --resume " + run_dir_.string());
+      throw std::runtime_error(run_dir_.string() +
+                               ": run directory exists; choose another train.run_name, pass "
+                               "--overwrite, or continue it with aha train --resume " +
+                               run_dir_.string());
     if (!runlog::is_run_directory(run_dir_))
-      throw std::runtime_error(run_dir_.string() + ": exists but is not an aha run directory (no config.json of a "
-                               "run named \"" + config_.train.run_name + "\"); --overwrite replaces only runs aha "
+      throw std::runtime_error(run_dir_.string() +
+                               ": exists but is not an aha run directory (no config.json of a "
+                               "run named \"" +
+                               config_.train.run_name +
+                               "\"); --overwrite replaces only runs aha "
                                "made. Move it yourself or choose another train.run_name");
     { runlog::RunLock in_use(run_dir_); }  // nobody is training in it
     replaced_run_ = output_dir / ("." + config_.train.run_name + ".replaced-" + std::to_string(::getpid()));
@@ -298,7 +310,8 @@ void Trainer::restore_replaced_run() {
   fs::remove_all(run_dir_, ec);  // the new run's own directory: made by this process
   fs::rename(replaced_run_, run_dir_, ec);
   std::cerr << "aha train: the new run failed before its first step; " << run_dir_.string()
-            << (ec ? " could not be restored, the previous run is in " + replaced_run_.string() + ": " + ec.message()
+            << (ec ? " could not be restored, the previous run is in " + replaced_run_.string() + ": " +
+                         ec.message()
                    : " is the previous run again")
             << std::endl;
   replaced_run_.clear();
@@ -308,7 +321,9 @@ void Trainer::discard_replaced_run() {
   if (replaced_run_.empty()) return;
   std::error_code ec;
   fs::remove_all(replaced_run_, ec);
-  if (ec) std::cerr << "aha train: could not delete the replaced run " << replaced_run_.string() << ": " << ec.message() << std::endl;
+  if (ec)
+    std::cerr << "aha train: could not delete the replaced run " << replaced_run_.string() << ": "
+              << ec.message() << std::endl;
   replaced_run_.clear();
 }
 
@@ -321,7 +336,8 @@ nlohmann::json Trainer::resume(const fs::path& run_dir, const std::vector<std::s
     step = state_.step;
     std::cout << "aha train: resuming " << run_dir_.string() << " from " << latest->string() << std::endl;
   } else {
-    std::cout << "aha train: " << run_dir_.string() << " has no checkpoint yet; restarting it from step 0" << std::endl;
+    std::cout << "aha train: " << run_dir_.string() << " has no checkpoint yet; restarting it from step 0"
+              << std::endl;
   }
   if (!overrides.empty()) {  // kept in the run's config: a later plain resume trains with them too
     config_.overrides.push_back({{"from_step", step + 1}, {"set", overrides}});

@@ -10,7 +10,6 @@
 
 #include <filesystem>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "datasets/problem_stream.h"

@@ -1,11 +1,11 @@
 // Trainer checkpoints; see trainer_state.h.
 #include "grpo/trainer_state.h"
 
-#include <sstream>
-#include <stdexcept>
-
 #include <torch/serialize.h>
 #include <torch/torch.h>
+
+#include <sstream>
+#include <stdexcept>
 
 #include "common/json_fields.h"
 #include "grpo/run_config.h"
@@ -17,7 +17,8 @@ namespace fs = std::filesystem;
 
 void save_trainer_checkpoint(const fs::path& run_dir, const TrainerState& state, const nlohmann::json& extra,
                              CheckpointParts parts, int64_t keep_checkpoints,
-                             const std::function<void()>& before_rename, const std::function<void()>& after_rename) {
+                             const std::function<void()>& before_rename,
+                             const std::function<void()>& after_rename) {
   // trainer_state.pt: AdamW moments and step counts, torch's CPU RNG state, the refreshed reference
   torch::serialize::OutputArchive archive;
   torch::serialize::OutputArchive optimizer_archive;
@@ -26,7 +27,8 @@ void save_trainer_checkpoint(const fs::path& run_dir, const TrainerState& state,
   archive.write("rng/cpu", at::detail::getDefaultCPUGenerator().get_state());
   if (parts.reference && state.reference_step > 0) {
     torch::serialize::OutputArchive reference_archive;
-    for (const auto& [name, tensor] : policy::state_tensors(*parts.reference)) reference_archive.write(name, tensor);
+    for (const auto& [name, tensor] : policy::state_tensors(*parts.reference))
+      reference_archive.write(name, tensor);
     archive.write("reference", reference_archive);
   }
   std::ostringstream bytes;
@@ -55,7 +57,8 @@ TrainerState load_trainer_checkpoint(const fs::path& dir, CheckpointParts parts)
   try {
     archive.load_from(state_pt.string());
   } catch (const c10::Error& e) {
-    throw std::runtime_error(state_pt.string() + ": cannot read the trainer state: " + e.what_without_backtrace());
+    throw std::runtime_error(state_pt.string() +
+                             ": cannot read the trainer state: " + e.what_without_backtrace());
   }
   torch::serialize::InputArchive optimizer_archive;
   archive.read("optimizer", optimizer_archive);

@@ -6,13 +6,13 @@
 // uninterrupted run's bit for bit (tests/resume/test_resume.cpp).
 #pragma once
 
+#include <torch/optim/optimizer.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <functional>
-#include <string>
-
 #include <nlohmann/json.hpp>
-#include <torch/optim/optimizer.h>
+#include <string>
 
 #include "policy/transformer.h"
 
@@ -54,7 +54,8 @@ struct CheckpointParts {
 // before_rename/after_rename are the fault-injection points (checkpoint-write, checkpoint-published).
 void save_trainer_checkpoint(const std::filesystem::path& run_dir, const TrainerState& state,
                              const nlohmann::json& extra, CheckpointParts parts, int64_t keep_checkpoints,
-                             const std::function<void()>& before_rename, const std::function<void()>& after_rename);
+                             const std::function<void()>& before_rename,
+                             const std::function<void()>& after_rename);
 
 // Restores the parts from a checkpoint directory and returns its counters. A damaged file is an error
 // naming it.

@@ -12,12 +12,13 @@ int64_t resolve_eos_token(const ModelConfig& config, const Tokenizer& tokenizer,
   } else if (auto token = tokenizer.token_to_id("<|endoftext|>")) {
     id = *token;
   } else {
-    throw std::runtime_error(where + ": no eos_token_id, and the tokenizer has no <|endoftext|> token to end "
+    throw std::runtime_error(where +
+                             ": no eos_token_id, and the tokenizer has no <|endoftext|> token to end "
                              "completions with; set eos_token_id");
   }
   if (id < 0 || id >= config.vocab_size)
-    throw std::runtime_error(where + ": eos_token_id " + std::to_string(id) + " is outside the vocabulary [0, " +
-                             std::to_string(config.vocab_size) + ")");
+    throw std::runtime_error(where + ": eos_token_id " + std::to_string(id) +
+                             " is outside the vocabulary [0, " + std::to_string(config.vocab_size) + ")");
   return id;
 }
 

@@ -8,20 +8,22 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 namespace aha::runlog {
 namespace fs = std::filesystem;
 
-fs::path run_lock_file(const fs::path& run_dir) { return run_dir / ".aha-run.lock"; }
+fs::path run_lock_file(const fs::path& run_dir) {
+  return run_dir / ".aha-run.lock";
+}
 
 RunLock::RunLock(const fs::path& run_dir) {
   const fs::path file = run_lock_file(run_dir);
   fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw std::runtime_error(file.string() + ": cannot open the run lock: " + std::strerror(errno));
+  if (fd_ < 0)
+    throw std::runtime_error(file.string() + ": cannot open the run lock: " + std::strerror(errno));
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     const int lock_errno = errno;
     char pid[32] = {0};
@@ -36,7 +38,8 @@ RunLock::RunLock(const fs::path& run_dir) {
                              "); one writer per run directory. Wait for it to finish or stop it first");
   }
   const std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
+  if (::ftruncate(fd_, 0) != 0 ||
+      ::pwrite(fd_, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size()))
     throw std::runtime_error(file.string() + ": cannot write the holder's pid: " + std::strerror(errno));
 }
 
@@ -46,7 +49,8 @@ RunLock::~RunLock() {
 
 bool is_run_directory(const fs::path& dir) {
   std::error_code ec;
-  if (!fs::is_directory(fs::symlink_status(dir, ec)) || !fs::is_regular_file(dir / "config.json", ec)) return false;
+  if (!fs::is_directory(fs::symlink_status(dir, ec)) || !fs::is_regular_file(dir / "config.json", ec))
+    return false;
   std::ifstream in(dir / "config.json");
   const auto config = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
   if (!config.is_object() || !config.contains("model") || !config.contains("grpo")) return false;

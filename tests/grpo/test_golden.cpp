@@ -8,7 +8,6 @@
 //   AHA_UPDATE_GOLDEN=1 build/tests/test_grpo "golden trajectory*"
 // and say in the commit why the trajectory moved.
 #include <catch2/catch.hpp>
-
 #include <cstdlib>
 #include <fstream>
 
@@ -36,9 +35,9 @@ TEST_CASE("golden trajectory: 5 GRPO steps of the demo config") {
     steps.push_back(row);
   }
   if (std::getenv("AHA_UPDATE_GOLDEN")) {
-    std::ofstream(kFixture) << nlohmann::json{{"config", "examples/tiny/grpo.json"}, {"threads", 2}, {"steps", steps}}
-                                   .dump(2)
-                            << "\n";
+    std::ofstream(kFixture)
+        << nlohmann::json{{"config", "examples/tiny/grpo.json"}, {"threads", 2}, {"steps", steps}}.dump(2)
+        << "\n";
     WARN("wrote " << kFixture);
   }
   std::ifstream in(kFixture);
@@ -52,7 +51,8 @@ TEST_CASE("golden trajectory: 5 GRPO steps of the demo config") {
     }
     for (const char* key : kClose) {
       INFO("step " << s + 1 << " " << key);
-      CHECK(steps[s][key].get<double>() == Approx(expected[s][key].get<double>()).epsilon(1e-5).margin(1e-12));
+      CHECK(steps[s][key].get<double>() ==
+            Approx(expected[s][key].get<double>()).epsilon(1e-5).margin(1e-12));
     }
   }
 }

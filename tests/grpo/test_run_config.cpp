@@ -62,6 +62,16 @@ TEST_CASE("a field set next to a preset wins and the resolved config round-trips
   CHECK(c.grpo.loss.kl_estimator == KlEstimator::K1);
   CHECK_FALSE(c.grpo.loss.kl_in_loss);
   CHECK(c.grpo.loss.ratio_level == RatioLevel::Sequence);
+  CHECK(c.grpo.loss.beta == 0.01);
+  CHECK(c.grpo.loss.dual_clip == 3.0);
+  CHECK(c.grpo.loss.entropy_coef == 0.001);
+  CHECK(c.grpo.micro_batch_size == 2);
+  // every key of the written grpo section is a field the reader knows, with the value it read
+  const nlohmann::json written = c.to_json()["grpo"];
+  CHECK(written["kl_placement"] == "reward");
+  CHECK(written["kl_estimator"] == "k1");
+  CHECK(written["aggregation"] == "token-mean");
+  CHECK(written["beta"] == 0.01);
   // the saved config.json reproduces the same settings (resume reads it back)
   const auto again = run_config_from_json(c.to_json(), "config.json");
   CHECK(again.to_json() == c.to_json());

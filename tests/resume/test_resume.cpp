@@ -1,7 +1,7 @@
 // Exact resume, end to end through the real `aha` executable on the demo base (examples/tiny/base): a
 // run killed with SIGKILL at any moment, then `aha train --resume RUN_DIR`, ends with metrics (every key
 // but timing/* and perf/*), samples and final weights identical, bit for bit, to a run never interrupted.
-// Kill points (AHA_FAULT, grpo/trainer.cpp): mid-step after the rollout, after a step's metrics were
+// Kill points (AHA_FAULT, grpo/faults.h): mid-step after the rollout, after a step's metrics were
 // logged but before its checkpoint, during a checkpoint write (files written, not yet renamed), after the
 // rename but before `latest` moved, at an epoch boundary (train_size 12 = 3 steps of 4 prompts), twice in
 // one run, a SIGKILL from outside at a time-dependent moment, and SIGTERM (graceful: a checkpoint, exit 143).
@@ -21,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "tests/common/run_aha.h"
 #include "tests/common/temp_dir.h"
 
 namespace fs = std::filesystem;
@@ -44,38 +45,17 @@ std::string config_text(const fs::path& output_dir) {
   return j.dump(2);
 }
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
+using aha::testing::wait_for_aha;
+std::string slurp(const fs::path& p) { return aha::testing::read_text(p); }
 
-// Starts `aha train ...` with AHA_FAULT set (empty: none); returns the child's pid.
-pid_t spawn(const std::vector<std::string>& args, const std::string& fault, const fs::path& log) {
-  const pid_t pid = ::fork();
-  if (pid == 0) {
-    if (fault.empty()) ::unsetenv("AHA_FAULT");
-    else ::setenv("AHA_FAULT", fault.c_str(), 1);
-    std::FILE* out = std::fopen(log.c_str(), "a");
-    ::dup2(::fileno(out), 1);
-    ::dup2(::fileno(out), 2);
-    std::vector<char*> argv{const_cast<char*>(AHA_BINARY), const_cast<char*>("train")};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(AHA_BINARY, argv.data());
-    std::_Exit(127);
-  }
-  return pid;
-}
-
-// The exit code, or 128 + signal when a signal ended the child.
-int wait_for(pid_t pid) {
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+// `aha train <args...>` with AHA_FAULT set (empty: none)
+pid_t spawn(std::vector<std::string> args, const std::string& fault, const fs::path& log) {
+  args.insert(args.begin(), "train");
+  return aha::testing::spawn_aha(args, fault, log);
 }
 
 int run(const std::vector<std::string>& args, const std::string& fault, const fs::path& log) {
-  return wait_for(spawn(args, fault, log));
+  return wait_for_aha(spawn(args, fault, log));
 }
 
 // metrics.jsonl without the keys that measure time
@@ -175,12 +155,12 @@ TEST_CASE("a run killed at any of 9 points resumes bit-identical to an uninterru
       const bool had_checkpoint = fs::exists(out / "run/checkpoints/latest");
       if (!had_checkpoint) {  // leave no run going behind the failure
         ::kill(pid, SIGKILL);
-        wait_for(pid);
+        wait_for_aha(pid);
       }
       REQUIRE(had_checkpoint);
       std::this_thread::sleep_for(std::chrono::milliseconds(150));
       ::kill(pid, signal);
-      const int code = wait_for(pid);
+      const int code = wait_for_aha(pid);
       // SIGKILL: killed where it stood (137). SIGTERM: the trainer finishes its step, checkpoints and exits
       // 128 + 15 as the signal would have (cli/main.cpp, cmd_train).
       REQUIRE(code == 128 + signal);

@@ -3,16 +3,15 @@
 // fails before its first step; one writer per run (a second train or resume on a held run exits at once
 // naming the holder's pid); bad config values are rejected, naming the key, before anything is written;
 // --set given at resume is kept in the run's config for the next plain resume.
-#include <sys/file.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "tests/common/run_aha.h"
 #include "tests/common/temp_dir.h"
@@ -30,8 +29,13 @@ fs::path write_config(const fs::path& dir, const fs::path& output_dir) {
       {"data", {{"task", "arith"}, {"options", {{"min_terms", 2}, {"max_terms", 3}, {"max_operand", 99}}}}},
       {"rollout", {{"prompts_per_step", 2}, {"group_size", 2}, {"max_new_tokens", 48}}},
       {"rewards", {{"rules", {{{"name", "accuracy"}, {"weight", 1.0}}}}}},
-      {"train", {{"steps", 2}, {"eval_problems", 2}, {"eval_samples", 1}, {"threads", 1},
-                 {"output_dir", output_dir.string()}, {"run_name", "run"}}}};
+      {"train",
+       {{"steps", 2},
+        {"eval_problems", 2},
+        {"eval_samples", 1},
+        {"threads", 1},
+        {"output_dir", output_dir.string()},
+        {"run_name", "run"}}}};
   const fs::path file = dir / "run.json";
   std::ofstream(file) << j.dump(2);
   return file;
@@ -78,10 +82,14 @@ TEST_CASE("a run name is one plain directory name, and bad values fail naming th
   const auto before = snapshot(tmp.path);
   const fs::path log = tmp.path / "log.txt";
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"train.run_name=..", "train.run_name"},       {"train.run_name=.", "train.run_name"},
-      {"train.run_name=a/b", "train.run_name"},      {"train.eval_top_p=0", "train.eval_top_p"},
-      {"train.eval_top_p=2", "train.eval_top_p"},    {"train.threads=-1", "train.threads"},
-      {"train.seed=-1", "train.seed"},               {"train.adam_beta1=5", "train.adam_beta1"},
+      {"train.run_name=..", "train.run_name"},
+      {"train.run_name=.", "train.run_name"},
+      {"train.run_name=a/b", "train.run_name"},
+      {"train.eval_top_p=0", "train.eval_top_p"},
+      {"train.eval_top_p=2", "train.eval_top_p"},
+      {"train.threads=-1", "train.threads"},
+      {"train.seed=-1", "train.seed"},
+      {"train.adam_beta1=5", "train.adam_beta1"},
       {"rollout.temperature=0", "rollout.temperature"},
       {"rollout.prompts_per_step=1000000000", "rollout.prompts_per_step"},
       {"rollout.max_new_tokens=100000", "rollout.max_new_tokens"},  // the base's context is 256
