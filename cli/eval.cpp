@@ -44,9 +44,6 @@ int eval_responses(const EvalArgs& args) {
 }  // namespace
 
 int cmd_eval(const EvalArgs& args) {
-  if (args.workers < 1) throw std::invalid_argument("--workers: expected >= 1, got " + std::to_string(args.workers));
-  if (args.samples < 1) throw std::invalid_argument("--samples: expected >= 1, got " + std::to_string(args.samples));
-  if (args.batch < 1) throw std::invalid_argument("--batch: expected >= 1, got " + std::to_string(args.batch));
   if (!args.responses.empty()) return eval_responses(args);
   if (args.model.empty()) throw std::invalid_argument("eval: --model DIR is required (or --responses FILE)");
   if (args.task.empty() == args.benchmark.empty())
@@ -55,13 +52,10 @@ int cmd_eval(const EvalArgs& args) {
   if (!args.task.empty() && args.problems && *args.problems < 1)
     throw std::invalid_argument("--problems: expected >= 1 with --task (0 means all only for a benchmark), " +
                                 std::string("got ") + std::to_string(*args.problems));
-  const int64_t benchmark_problems = args.problems.value_or(eval::BenchmarkDefaults::problems);
-  if (!args.benchmark.empty() && benchmark_problems < 0)
-    throw std::invalid_argument("--problems: expected >= 0 (0: all), got " + std::to_string(benchmark_problems));
-
-  const eval::ProblemSource source = args.task.empty()
-                                         ? eval::benchmark_source(args.benchmark, args.data, benchmark_problems)
-                                         : eval::task_source(args.task, args.split, args.problems, args.seed);
+  const eval::ProblemSource source =
+      args.task.empty() ? eval::benchmark_source(args.benchmark, args.data,
+                                                 args.problems.value_or(eval::BenchmarkDefaults::problems))
+                        : eval::task_source(args.task, args.split, args.problems, args.seed);
   const std::string template_name = args.template_name.value_or(source.template_name);
   if (template_name != "chat") datasets::resolve_template(template_name);  // a bad template fails before loading
   eval::EvalOptions options = eval::scoring_options(source.verifier, args.workers);

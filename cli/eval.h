@@ -15,7 +15,8 @@ namespace aha::cli {
 // trainer's held-out eval (eval::HeldOutDefaults: compact template, temperature 1.0, top-p 1.0, 48 new
 // tokens, 200 problems), so `aha eval` reproduces a run's eval_before/eval_after; benchmarks use
 // DeepSeek-R1's sampling (eval::BenchmarkDefaults: temperature 0.6, top-p 0.95, the r1zero template, 4096
-// new tokens and every problem of the file).
+// new tokens and every problem of the file). Each numeric option's range (samples, batch, workers >= 1,
+// problems >= 0, temperature, top-p, seed) is checked by the option parser in cli/main.cpp.
 struct EvalArgs {
   std::string model, compare;      // model directories; compare: a second model ("after")
   std::string task, benchmark;     // exactly one names the problems (or, with responses, the verifier)

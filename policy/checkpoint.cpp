@@ -65,24 +65,27 @@ void write_file(const fs::path& p, const std::string& bytes) {
   if (::close(fd) != 0) fail_with_errno(p, "write failed (close)", errno);
 }
 
-// `<dir>.tmp-<pid>`, or `-2`, `-3`, ... after it while that name is taken, created here (mkdir is atomic),
-// so the save never clears or writes into a directory it did not make itself.
+// The n-th candidate name beside `dir` for a save's own directories: `<dir><tag><pid>`, then `-2`, `-3`, ...
+fs::path sibling_name(const fs::path& dir, const std::string& tag, int n) {
+  const std::string base = dir.string() + tag + std::to_string(::getpid());
+  return n == 1 ? base : base + "-" + std::to_string(n);
+}
+
+// `<dir>.tmp-<pid>[-n]`, created here (mkdir is atomic), so the save never clears or writes into a
+// directory it did not make itself.
 fs::path create_temporary_sibling(const fs::path& dir) {
-  const std::string base = dir.string() + ".tmp-" + std::to_string(::getpid());
   for (int n = 1;; ++n) {
-    const fs::path tmp = n == 1 ? base : base + "-" + std::to_string(n);
+    const fs::path tmp = sibling_name(dir, ".tmp-", n);
     if (::mkdir(tmp.c_str(), 0755) == 0) return tmp;
     if (errno != EEXIST) fail_with_errno(tmp, "cannot create the temporary directory", errno);
   }
 }
 
-// `<dir><tag><pid>`, or `-2`, `-3`, ... after it: a name nothing holds yet.
+// `<dir><tag><pid>[-n]`: a name nothing holds yet.
 fs::path free_sibling(const fs::path& dir, const std::string& tag) {
-  const std::string base = dir.string() + tag + std::to_string(::getpid());
-  for (int n = 1;; ++n) {
-    const fs::path candidate = n == 1 ? base : base + "-" + std::to_string(n);
-    if (!fs::exists(fs::symlink_status(candidate))) return candidate;
-  }
+  for (int n = 1;; ++n)
+    if (const fs::path candidate = sibling_name(dir, tag, n); !fs::exists(fs::symlink_status(candidate)))
+      return candidate;
 }
 
 // Removes a save's temporary directory unless it was published (renamed to the final name): a failed
@@ -144,6 +147,12 @@ std::string why_not_replaceable(const fs::path& dir, bool weights_required) {
   if (!weights_required && fs::is_regular_file(dir / "config.json")) return {};
   return "is a non-empty directory that is not a model directory (config.json with model.safetensors or "
          "model.safetensors.index.json)";
+}
+
+// An FP8 block-scale tensor ("<weight>_scale_inv"), which dequantize_fp8_blocks folds into its weight.
+constexpr std::string_view kFp8ScaleSuffix = "_scale_inv";
+bool is_fp8_scale(const std::string& name) {
+  return name.size() > kFp8ScaleSuffix.size() && name.ends_with(kFp8ScaleSuffix);
 }
 
 // model.layers.{i}.* with num_hidden_layers <= i < num_hidden_layers + num_nextn_predict_layers
@@ -289,19 +298,6 @@ CheckpointFiles checkpoint_files(const fs::path& dir) {
   return out;
 }
 
-// The header of one safetensors file (safetensors_header.h), read without torch and without the data.
-SafetensorsHeader read_header(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::error_code error;
-  const uintmax_t size = fs::file_size(file, error);
-  if (!in || error) throw std::runtime_error(file.string() + ": cannot open");
-  return read_safetensors_header(file, size, [&](void* dst, uint64_t bytes, uint64_t offset) {
-    in.seekg(static_cast<std::streamoff>(offset));
-    in.read(static_cast<char*>(dst), static_cast<std::streamsize>(bytes));
-    if (!in) throw std::runtime_error(file.string() + ": read failed at byte " + std::to_string(offset));
-  });
-}
-
 struct HeaderTensor {
   fs::path file;
   std::vector<int64_t> shape;
@@ -312,7 +308,7 @@ struct HeaderTensor {
 std::map<std::string, HeaderTensor> header_tensors(const CheckpointFiles& files) {
   std::map<std::string, HeaderTensor> all;
   for (const auto& [file, listed] : files.files) {
-    const SafetensorsHeader header = read_header(file);
+    const SafetensorsHeader header = read_safetensors_file_header(file);
     std::set<std::string> held;
     for (const SafetensorsEntry& e : header.entries) {
       if (files.sharded && !listed.count(e.name))
@@ -329,11 +325,7 @@ std::map<std::string, HeaderTensor> header_tensors(const CheckpointFiles& files)
   return all;
 }
 
-std::string shape_string(const std::vector<int64_t>& shape) {
-  std::string out = "[";
-  for (size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-  return out + "]";
-}
+std::string shape_string(const std::vector<int64_t>& shape) { return c10::str(c10::IntArrayRef(shape)); }
 
 // The checkpoint's tensors against the ones `config` implies (weight_shapes.h): each must be there with its
 // shape, and nothing else may be, but MTP layers (kept aside by load_state) and FP8 block scales (checked by
@@ -353,13 +345,9 @@ void check_tensor_shapes(const ModelConfig& config, const fs::path& config_json,
                                " expects " + shape_string(shape));
     expected.insert(name);
   });
-  const std::string scale_suffix = "_scale_inv";
   for (const auto& [name, tensor] : tensors) {
-    if (expected.count(name) ||
+    if (expected.count(name) || is_fp8_scale(name) ||
         is_mtp_tensor(name, config.num_hidden_layers, config.num_nextn_predict_layers))
-      continue;
-    if (name.size() > scale_suffix.size() &&
-        name.compare(name.size() - scale_suffix.size(), scale_suffix.size(), scale_suffix) == 0)
       continue;
     throw std::runtime_error(tensor.file.string() + ": unexpected tensor '" + name +
                              "' (not part of this architecture)");
@@ -430,13 +418,11 @@ TensorMap dequantize_fp8_blocks(TensorMap tensors, int64_t block_rows, int64_t b
   if (block_rows <= 0 || block_cols <= 0)
     throw std::runtime_error(where + ": FP8 block size must be positive, got " + std::to_string(block_rows) +
                              "x" + std::to_string(block_cols) + " (quantization_config.weight_block_size)");
-  const std::string suffix = "_scale_inv";
   std::vector<std::string> scales;
   for (const auto& [name, _] : tensors)
-    if (name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0)
-      scales.push_back(name);
+    if (is_fp8_scale(name)) scales.push_back(name);
   for (const auto& scale_name : scales) {
-    const std::string weight_name = scale_name.substr(0, scale_name.size() - suffix.size());
+    const std::string weight_name = scale_name.substr(0, scale_name.size() - kFp8ScaleSuffix.size());
     auto it = tensors.find(weight_name);
     if (it == tensors.end())
       throw std::runtime_error(where + ": '" + scale_name + "' has no weight '" + weight_name + "'");

@@ -170,9 +170,13 @@ TensorMap load_safetensors(const fs::path& file, TensorStorage storage) {
   return tensors;
 }
 
-std::map<std::string, std::string> safetensors_metadata(const fs::path& file) {
+SafetensorsHeader read_safetensors_file_header(const fs::path& file) {
   Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  return open_and_read_header(file, fd).metadata;
+  return open_and_read_header(file, fd);
+}
+
+std::map<std::string, std::string> safetensors_metadata(const fs::path& file) {
+  return read_safetensors_file_header(file).metadata;
 }
 
 void save_safetensors(const fs::path& file, const TensorMap& tensors,

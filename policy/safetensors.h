@@ -13,6 +13,8 @@
 #include <map>
 #include <string>
 
+#include "policy/safetensors_header.h"
+
 namespace aha::policy {
 
 using TensorMap = std::map<std::string, torch::Tensor>;
@@ -32,6 +34,10 @@ enum class TensorStorage { kOwned, kMapped };
 // All tensors of `file` as contiguous CPU tensors. Throws std::runtime_error naming the file and the
 // tensor; the whole header is checked before any tensor is made, whatever the storage.
 TensorMap load_safetensors(const std::filesystem::path& file, TensorStorage storage = TensorStorage::kOwned);
+
+// The header of `file` (each tensor's name, dtype, shape and offsets; the metadata), validated as
+// load_safetensors validates it, without reading any tensor data.
+SafetensorsHeader read_safetensors_file_header(const std::filesystem::path& file);
 
 // The "__metadata__" map of `file` (empty if absent); validates the header like load_safetensors.
 std::map<std::string, std::string> safetensors_metadata(const std::filesystem::path& file);

@@ -11,32 +11,17 @@
 
 #include "policy/safetensors.h"
 #include "policy/tokenizer.h"
+#include "tests/common/run_aha.h"
 #include "tests/common/tiny_model.h"
 
 namespace {
 
-struct Outcome {
-  int code;
-  std::string err;
-  std::string out;
-};
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-Outcome run_aha(const std::string& args, const std::filesystem::path& cwd) {
-  auto err_file = cwd / "stderr.txt", out_file = cwd / "stdout.txt";
-  std::string cmd = "cd '" + cwd.string() + "' && '" + AHA_BINARY + "' " + args + " > '" + out_file.string() +
-                    "' 2> '" + err_file.string() + "'";
-  int status = std::system(cmd.c_str());
-  return {WEXITSTATUS(status), slurp(err_file), slurp(out_file)};
-}
+using Outcome = aha::testing::AhaOutcome;
+using aha::testing::count_lines;
+using aha::testing::read_text;
+using aha::testing::run_aha_command;
 
 void write(const std::filesystem::path& p, const std::string& text) { std::ofstream(p) << text; }
-
-int lines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
 
 }  // namespace
 
@@ -59,22 +44,22 @@ TEST_CASE("bad configs, checkpoints and task names give one-line errors and no r
   };
   for (const auto& c : cases) {
     write(root / "run.json", c.config);
-    auto out = run_aha("train --config run.json", root);
+    auto out = run_aha_command("train --config run.json", root);
     INFO(c.name << ": " << out.err);
     CHECK(out.code != 0);
-    CHECK(lines(out.err) == 1);
+    CHECK(count_lines(out.err) == 1);
     CHECK(out.err.find(c.expect) != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(root / "runs"));
   }
   // a truncated checkpoint file is named in the error
   std::filesystem::resize_file(root / "model/model.safetensors", 100);
   write(root / "run.json", good);
-  auto out = run_aha("train --config run.json", root);
+  auto out = run_aha_command("train --config run.json", root);
   CHECK(out.code != 0);
-  CHECK(lines(out.err) == 1);
+  CHECK(count_lines(out.err) == 1);
   CHECK(out.err.find("model.safetensors") != std::string::npos);
   CHECK_FALSE(std::filesystem::exists(root / "runs"));
-  auto eval = run_aha("eval --model model --task nothing", root);
+  auto eval = run_aha_command("eval --model model --task nothing", root);
   CHECK(eval.code != 0);
   CHECK(eval.err.find("unknown task 'nothing'") != std::string::npos);
 }
@@ -92,7 +77,7 @@ TEST_CASE("aha logprobs equals log_softmax of HF transformers' logits for the sa
     csv += std::to_string(ids[i].item<int64_t>());
   }
   aha::testing::TempDir tmp("logprobs");
-  auto out = run_aha("logprobs --model '" + fixture.string() + "' --ids " + csv, tmp.path);
+  auto out = run_aha_command("logprobs --model '" + fixture.string() + "' --ids " + csv, tmp.path);
   REQUIRE(out.code == 0);
   auto j = nlohmann::json::parse(out.out);
   REQUIRE(j["logprobs"].size() == 24);
@@ -106,10 +91,10 @@ TEST_CASE("aha logprobs equals log_softmax of HF transformers' logits for the sa
   CHECK(j["sum"].get<double>() == Approx(sum).margin(1e-3));
   CHECK(j["token_ids"].get<std::vector<int64_t>>().size() == 24);
 
-  auto bad = run_aha("logprobs --model '" + fixture.string() + "' --ids 1,x", tmp.path);
+  auto bad = run_aha_command("logprobs --model '" + fixture.string() + "' --ids 1,x", tmp.path);
   CHECK(bad.code != 0);
   CHECK(bad.err.find("--ids: 'x' is not an integer") != std::string::npos);
-  auto tok = run_aha("tokenize --model '" + fixture.string() + "' --text 'What is 12 + 3?'", tmp.path);
+  auto tok = run_aha_command("tokenize --model '" + fixture.string() + "' --text 'What is 12 + 3?'", tmp.path);
   REQUIRE(tok.code == 0);
   CHECK(nlohmann::json::parse(tok.out)["token_ids"].size() > 5);
 }
@@ -140,17 +125,17 @@ TEST_CASE("aha tokenize and logprobs add BOS and EOS as tokenizer_config.json sa
       aha::policy::Tokenizer::load(model / "tokenizer.json").encode("12+3");  // no special tokens
   const int64_t endoftext = 0;  // "<|endoftext|>" of the tiny tokenizer
   auto tokenize = [&](const std::string& extra) {
-    return run_aha("tokenize --model model --text 12+3" + extra, tmp.path);
+    return run_aha_command("tokenize --model model --text 12+3" + extra, tmp.path);
   };
   auto logprobs = [&](const std::string& extra) {
-    return run_aha("logprobs --model model --text 12+3" + extra, tmp.path);
+    return run_aha_command("logprobs --model model --text 12+3" + extra, tmp.path);
   };
 
   // no tokenizer_config.json: tokenize adds nothing, logprobs adds config.json's bos_token_id (null here,
   // then 0)
   CHECK(token_ids(tokenize("")) == body);
   CHECK(token_ids(logprobs("")) == body);
-  auto config = nlohmann::json::parse(slurp(model / "config.json"));
+  auto config = nlohmann::json::parse(read_text(model / "config.json"));
   config["bos_token_id"] = endoftext;
   write(model / "config.json", config.dump(2));
   CHECK(token_ids(logprobs("")) == concat({endoftext}, body));
@@ -175,7 +160,7 @@ TEST_CASE("aha tokenize and logprobs add BOS and EOS as tokenizer_config.json sa
   for (const auto& out : {tokenize(""), logprobs("")}) {
     INFO(out.err);
     CHECK(out.code != 0);
-    CHECK(lines(out.err) == 1);
+    CHECK(count_lines(out.err) == 1);
     CHECK(out.err.find("tokenizer_config.json: bos_token: '<s>' is not a token of the tokenizer") !=
           std::string::npos);
   }
@@ -193,7 +178,7 @@ TEST_CASE("aha tokenize --chat renders the real DeepSeek-R1 template to transfor
                              model / "tokenizer.json");
   std::filesystem::copy_file(fixtures / "chat_templates/deepseek_r1.tokenizer_config.json",
                              model / "tokenizer_config.json");
-  auto cases = nlohmann::json::parse(slurp(fixtures / "chat_templates/cases.json"));
+  auto cases = nlohmann::json::parse(read_text(fixtures / "chat_templates/cases.json"));
   REQUIRE(cases["conversations"][0] ==
           nlohmann::json::parse(R"([{"role": "user", "content": "What is 2+2?"}])"));
   nlohmann::json golden;
@@ -202,13 +187,13 @@ TEST_CASE("aha tokenize --chat renders the real DeepSeek-R1 template to transfor
       golden = r;
   REQUIRE(golden.is_object());
 
-  auto out = run_aha("tokenize --model model --chat --text 'What is 2+2?'", tmp.path);
+  auto out = run_aha_command("tokenize --model model --chat --text 'What is 2+2?'", tmp.path);
   INFO(out.err);
   REQUIRE(out.code == 0);
   auto j = nlohmann::json::parse(out.out);
   CHECK(j["text"] == golden["text"]);  // "<｜begin▁of▁sentence｜><｜User｜>What is 2+2?<｜Assistant｜>"
   CHECK(j["token_ids"] == golden["ids"]);
-  auto no_bos = run_aha("tokenize --model model --chat --no-bos --text hi", tmp.path);
+  auto no_bos = run_aha_command("tokenize --model model --chat --no-bos --text hi", tmp.path);
   CHECK(no_bos.code != 0);
   CHECK(no_bos.err.find("--no-bos: not with --chat") != std::string::npos);
 }
@@ -218,17 +203,17 @@ TEST_CASE("aha generate --chat feeds the model the chat-rendered prompt, errors 
   aha::testing::make_tiny_policy(tmp.path / "model");
   const std::string args = "generate --model model --temperature 0 --max-new-tokens 6 ";
 
-  auto missing = run_aha(args + "--prompt hi --chat", tmp.path);
+  auto missing = run_aha_command(args + "--prompt hi --chat", tmp.path);
   CHECK(missing.code != 0);
-  CHECK(lines(missing.err) == 1);
+  CHECK(count_lines(missing.err) == 1);
   CHECK(missing.err.find("tokenizer_config.json: not found; --chat needs the model's chat template") !=
         std::string::npos);
   CHECK(missing.err.find("r1zero") != std::string::npos);
 
   write(tmp.path / "model/tokenizer_config.json", R"({"chat_template": "{{ messages[0]['content'] }}"})");
-  auto unknown = run_aha(args + "--prompt hi --chat", tmp.path);
+  auto unknown = run_aha_command(args + "--prompt hi --chat", tmp.path);
   CHECK(unknown.code != 0);
-  CHECK(lines(unknown.err) == 1);
+  CHECK(count_lines(unknown.err) == 1);
   CHECK(unknown.err.find("tokenizer_config.json: chat_template: unrecognised chat template") !=
         std::string::npos);
   CHECK(unknown.err.find("r1zero") != std::string::npos);
@@ -237,7 +222,7 @@ TEST_CASE("aha generate --chat feeds the model the chat-rendered prompt, errors 
   std::filesystem::copy_file(
       std::filesystem::path(AHA_SOURCE_DIR) / "tests/fixtures/chat_templates/qwen2.tokenizer_config.json",
       tmp.path / "model/tokenizer_config.json", std::filesystem::copy_options::overwrite_existing);
-  auto chat = run_aha(args + "--prompt hi --chat", tmp.path);
+  auto chat = run_aha_command(args + "--prompt hi --chat", tmp.path);
   INFO(chat.err);
   REQUIRE(chat.code == 0);
   auto chat_json = nlohmann::json::parse(chat.out);
@@ -247,7 +232,7 @@ TEST_CASE("aha generate --chat feeds the model the chat-rendered prompt, errors 
   // the same greedy completion as for the rendered text given as a plain prompt (passed through the
   // environment: the shell would drop its trailing newline from a command substitution)
   ::setenv("AHA_TEST_PROMPT", rendered.c_str(), 1);
-  auto plain = run_aha(args + "--prompt \"$AHA_TEST_PROMPT\"", tmp.path);
+  auto plain = run_aha_command(args + "--prompt \"$AHA_TEST_PROMPT\"", tmp.path);
   ::unsetenv("AHA_TEST_PROMPT");
   REQUIRE(plain.code == 0);
   auto plain_json = nlohmann::json::parse(plain.out);
@@ -263,12 +248,12 @@ TEST_CASE("aha convert writes bf16 shards that load back as the bf16-rounded wei
   aha::testing::TempDir root_tmp("convert");
   auto root = root_tmp.path;
   const auto fixture = std::filesystem::path(AHA_SOURCE_DIR) / "tests/fixtures/hf_qwen2";
-  auto out = run_aha("convert --model '" + fixture.string() + "' --out out --dtype bfloat16 --max-shard-size 100KB",
+  auto out = run_aha_command("convert --model '" + fixture.string() + "' --out out --dtype bfloat16 --max-shard-size 100KB",
                      root);
   REQUIRE(out.code == 0);
   CHECK(std::filesystem::exists(root / "out/model.safetensors.index.json"));
   CHECK(std::filesystem::exists(root / "out/model-00001-of-00002.safetensors"));
-  auto config = nlohmann::json::parse(slurp(root / "out/config.json"));
+  auto config = nlohmann::json::parse(read_text(root / "out/config.json"));
   CHECK(config["torch_dtype"] == "bfloat16");
   CHECK(config["model_type"] == "qwen2");
   auto original = aha::policy::load_safetensors(fixture / "model.safetensors");
@@ -279,18 +264,18 @@ TEST_CASE("aha convert writes bf16 shards that load back as the bf16-rounded wei
     CHECK(converted.at(name).scalar_type() == torch::kBFloat16);
     CHECK(torch::equal(converted.at(name), t.to(torch::kBFloat16)));
   }
-  auto info = run_aha("info --model out", root);
+  auto info = run_aha_command("info --model out", root);
   REQUIRE(info.code == 0);
   auto j = nlohmann::json::parse(info.out);
   CHECK(j["architecture"]["attention"] == "GQA");
   CHECK(j["architecture"]["kv_heads"] == 2);
   CHECK(j["kv_cache_bytes_per_token"]["bf16"] == 2 * 2 * 2 * 16 * 2);  // layers · (K + V) · kv_heads · head_dim · 2 bytes
 
-  auto bad = run_aha("convert --model '" + fixture.string() + "' --out x --dtype int8", root);
+  auto bad = run_aha_command("convert --model '" + fixture.string() + "' --out x --dtype int8", root);
   CHECK(bad.code == 1);
   CHECK_THAT(bad.err, Catch::Contains("--dtype") && Catch::Contains("bfloat16"));
-  CHECK(lines(bad.err) == 1);
-  bad = run_aha("convert --model '" + fixture.string() + "' --out x --max-shard-size 5XB", root);
+  CHECK(count_lines(bad.err) == 1);
+  bad = run_aha_command("convert --model '" + fixture.string() + "' --out x --max-shard-size 5XB", root);
   CHECK(bad.code == 1);
   CHECK_THAT(bad.err, Catch::Contains("--max-shard-size") && Catch::Contains("5XB"));
   CHECK_FALSE(std::filesystem::exists(root / "x"));
@@ -307,7 +292,7 @@ TEST_CASE("aha score writes one line per case in order with reward and rules and
 {"completion": "So she pays $1,000 in total.", "answer": "Total: 1000\n#### 1,000"}
 {"completion": "42", "answer": "no number here"}
 )");
-  auto out = run_aha("score --reward gsm8k --in gsm.jsonl --out results.jsonl", root);
+  auto out = run_aha_command("score --reward gsm8k --in gsm.jsonl --out results.jsonl", root);
   REQUIRE(out.code == 0);
   std::vector<nlohmann::json> results;
   std::ifstream in(root / "results.jsonl");
@@ -332,7 +317,7 @@ TEST_CASE("aha score writes one line per case in order with reward and rules and
         R"({"completion": "<think>ok</think> <answer>(3 + 5) * 7 - 2</answer>", "numbers": [3, 5, 7, 2], "target": 54}
 {"completion": "<think>ok</think> <answer>2**3 + 46</answer>", "numbers": [3, 5, 7, 2], "target": 54}
 )");
-  out = run_aha("score --reward rubric.json --in cd.jsonl", root);
+  out = run_aha_command("score --reward rubric.json --in cd.jsonl", root);
   REQUIRE(out.code == 0);
   std::istringstream lines_out(out.out);
   std::string first, second;
@@ -346,7 +331,7 @@ TEST_CASE("aha score writes one line per case in order with reward and rules and
         R"({"completion": "def add(a, b):\n    return a + b\n", "prompt": "def add(a, b):\n", "test": "def check(candidate):\n    assert candidate(2, 3) == 5\n", "entry_point": "add"}
 {"completion": "def add(a, b):\n    return a - b\n", "prompt": "def add(a, b):\n", "test": "def check(candidate):\n    assert candidate(2, 3) == 5\n", "entry_point": "add"}
 )");
-  out = run_aha("score --reward code --in code.jsonl --workers 2", root);
+  out = run_aha_command("score --reward code --in code.jsonl --workers 2", root);
   REQUIRE(out.code == 0);
   std::istringstream code_out(out.out);
   std::getline(code_out, first);
@@ -356,11 +341,11 @@ TEST_CASE("aha score writes one line per case in order with reward and rules and
 
   // bad input: one-line errors naming the file and line, or the rule and what is known
   write(root / "bad.jsonl", "{\"completion\": \"x\", \"answer\": \"1\"}\n{\"answer\": \"1\"}\n");
-  out = run_aha("score --reward math --in bad.jsonl", root);
+  out = run_aha_command("score --reward math --in bad.jsonl", root);
   CHECK(out.code == 1);
   CHECK_THAT(out.err, Catch::Contains("bad.jsonl:2") && Catch::Contains("completion"));
-  CHECK(lines(out.err) == 1);
-  out = run_aha("score --reward nope --in gsm.jsonl", root);
+  CHECK(count_lines(out.err) == 1);
+  out = run_aha_command("score --reward nope --in gsm.jsonl", root);
   CHECK(out.code == 1);
   CHECK_THAT(out.err, Catch::Contains("'nope'") && Catch::Contains("gsm8k"));
 }
@@ -377,7 +362,7 @@ TEST_CASE("aha eval --responses reproduces hand-computed pass@k and maj@k on the
   // responses that give a finish reason.
   aha::testing::TempDir tmp("cli-eval-responses");
   const std::string fixture = std::string(AHA_SOURCE_DIR) + "/tests/fixtures/eval_responses.jsonl";
-  auto out = run_aha("eval --responses '" + fixture + "' --task math --out per_problem.jsonl", tmp.path);
+  auto out = run_aha_command("eval --responses '" + fixture + "' --task math --out per_problem.jsonl", tmp.path);
   INFO(out.err);
   REQUIRE(out.code == 0);
   const auto summary = nlohmann::json::parse(out.out);
@@ -409,7 +394,7 @@ TEST_CASE("aha eval --responses reproduces hand-computed pass@k and maj@k on the
   CHECK(rows[3]["correct"] == nlohmann::json::array({true, true, false, false}));
 
   // the same file graded as the integer rule would: x^2 - 4 is not an integer ground truth
-  auto integer = run_aha("eval --responses '" + fixture + "' --task aime24", tmp.path);
+  auto integer = run_aha_command("eval --responses '" + fixture + "' --task aime24", tmp.path);
   REQUIRE(integer.code == 0);
   CHECK(nlohmann::json::parse(integer.out)["verifier"] == "integer");
 }
@@ -430,14 +415,14 @@ TEST_CASE("aha eval --responses errors name the file line and field") {
   };
   for (const Case& c : cases) {
     write(tmp.path / "r.jsonl", c.text);
-    auto out = run_aha("eval --responses r.jsonl --task math", tmp.path);
+    auto out = run_aha_command("eval --responses r.jsonl --task math", tmp.path);
     INFO(c.text);
     CHECK(out.code == 1);
-    CHECK(lines(out.err) == 1);
+    CHECK(count_lines(out.err) == 1);
     CHECK_THAT(out.err, Catch::Contains(c.expect));
   }
   write(tmp.path / "r.jsonl", "{\"answer\": \"1\", \"responses\": [\"a\"]}\n");
-  auto no_verifier = run_aha("eval --responses r.jsonl", tmp.path);
+  auto no_verifier = run_aha_command("eval --responses r.jsonl", tmp.path);
   CHECK(no_verifier.code == 1);
   CHECK_THAT(no_verifier.err, Catch::Contains("--task math|gsm8k|integer|code"));
 }
@@ -451,7 +436,7 @@ TEST_CASE("aha eval on a benchmark file and --compare of two models on the same 
         "{\"question\": \"What is 1 + 1?\", \"answer\": \"#### 2\"}\n");
   const std::string args = "eval --model model --benchmark gsm8k --data gsm.jsonl --problems 2 --samples 2 "
                            "--max-new-tokens 4 --out pp.jsonl --template compact";  // r1zero is longer than the tiny context
-  auto one = run_aha(args, tmp.path);
+  auto one = run_aha_command(args, tmp.path);
   INFO(one.err);
   REQUIRE(one.code == 0);
   const auto summary = nlohmann::json::parse(one.out);
@@ -478,10 +463,10 @@ TEST_CASE("aha eval on a benchmark file and --compare of two models on the same 
   // Stopping at the first space makes the lengths depend on the model: the pretrained one starts its answer
   // with a space and stops after one token, the random one rarely samples a space (measured 1.0 vs 9.33).
   const std::string flags = " --task arith --problems 3 --samples 2 --max-new-tokens 12 --stop ' '";
-  auto both = run_aha("eval --model model --compare '" + base + "'" + flags, tmp.path);
+  auto both = run_aha_command("eval --model model --compare '" + base + "'" + flags, tmp.path);
   INFO(both.err);
   REQUIRE(both.code == 0);
-  auto alone = run_aha("eval --model '" + base + "'" + flags, tmp.path);
+  auto alone = run_aha_command("eval --model '" + base + "'" + flags, tmp.path);
   INFO(alone.err);
   REQUIRE(alone.code == 0);
   auto pair = nlohmann::json::parse(both.out);
@@ -498,11 +483,11 @@ TEST_CASE("aha eval on a benchmark file and --compare of two models on the same 
   CHECK(pair["before"]["template"] == "compact");
   CHECK_THAT(both.err, Catch::Contains("pass@1") && Catch::Contains("maj@2") && Catch::Contains(base));
 
-  auto chat = run_aha("eval --model model --task arith --problems 1 --samples 1 --template chat", tmp.path);
+  auto chat = run_aha_command("eval --model model --task arith --problems 1 --samples 1 --template chat", tmp.path);
   CHECK(chat.code == 1);
-  CHECK(lines(chat.err) == 1);
+  CHECK(count_lines(chat.err) == 1);
   CHECK_THAT(chat.err, Catch::Contains("model/tokenizer_config.json: not found; --template chat needs"));
-  auto neither = run_aha("eval --model model", tmp.path);
+  auto neither = run_aha_command("eval --model model", tmp.path);
   CHECK(neither.code == 1);
   CHECK_THAT(neither.err, Catch::Contains("exactly one of --task arith or --benchmark"));
 }

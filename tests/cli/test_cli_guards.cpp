@@ -11,47 +11,23 @@
 #include <map>
 
 #include "policy/checkpoint.h"
+#include "tests/common/run_aha.h"
 #include "tests/common/tiny_model.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Outcome {
-  int code;
-  std::string err;
-  std::string out;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-
-// Runs the aha binary in `cwd`; its stdout and stderr go to files in `logs` (outside the directories the
-// tests look at).
-Outcome run_aha(const std::string& args, const fs::path& cwd, const fs::path& logs) {
-  const fs::path err_file = logs / "stderr.txt", out_file = logs / "stdout.txt";
-  const std::string cmd = "cd '" + cwd.string() + "' && '" + AHA_BINARY + "' " + args + " > '" +
-                          out_file.string() + "' 2> '" + err_file.string() + "'";
-  const int status = std::system(cmd.c_str());
-  return {WEXITSTATUS(status), slurp(err_file), slurp(out_file)};
-}
-
-int lines(const std::string& s) {
-  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
-}
+// The aha binary runs in a test's root with its stdout and stderr in `logs`, outside the directories the
+// tests look at.
+using Outcome = aha::testing::AhaOutcome;
+using aha::testing::count_lines;
+using aha::testing::read_text;
+using aha::testing::run_aha_command;
+using aha::testing::snapshot;
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
-}
-
-// Every file under `dir` (relative path -> bytes).
-std::map<std::string, std::string> snapshot(const fs::path& dir) {
-  std::map<std::string, std::string> files;
-  for (const auto& entry : fs::recursive_directory_iterator(dir))
-    if (entry.is_regular_file()) files[fs::relative(entry.path(), dir).string()] = slurp(entry.path());
-  return files;
 }
 
 bool holds_model(const fs::path& dir) {
@@ -79,21 +55,21 @@ TEST_CASE("aha convert refuses a non-empty non-model directory even with --overw
   std::ofstream(root / "notes/deep/data.csv") << "1,2,3\n";
   const auto before = snapshot(root / "notes");
   for (const std::string flags : {"", " --overwrite"}) {
-    const Outcome out = run_aha("convert --model model --out notes" + flags, root.path, logs.path);
+    const Outcome out = run_aha_command("convert --model model --out notes" + flags, root.path, logs.path);
     INFO(flags << ": " << out.err);
     CHECK(out.code == 1);
-    CHECK(lines(out.err) == 1);
+    CHECK(count_lines(out.err) == 1);
     CHECK(contains(out.err, "--out notes"));
     CHECK(contains(out.err, "not a model directory"));
     CHECK(snapshot(root / "notes") == before);
   }
   // a regular file is refused too, and stays
   std::ofstream(root / "afile") << "keep me\n";
-  const Outcome file = run_aha("convert --model model --out afile --overwrite", root.path, logs.path);
+  const Outcome file = run_aha_command("convert --model model --out afile --overwrite", root.path, logs.path);
   CHECK(file.code == 1);
-  CHECK(lines(file.err) == 1);
+  CHECK(count_lines(file.err) == 1);
   CHECK(contains(file.err, "--out afile"));
-  CHECK(slurp(root / "afile") == "keep me\n");
+  CHECK(read_text(root / "afile") == "keep me\n");
   CHECK(leftovers(root.path).empty());
 }
 
@@ -123,10 +99,10 @@ TEST_CASE(
       {"--model link-to-A --out models --overwrite", "--out models: contains the source"},
   };
   for (const auto& c : cases) {
-    const Outcome out = run_aha("convert " + c.args, root.path, logs.path);
+    const Outcome out = run_aha_command("convert " + c.args, root.path, logs.path);
     INFO(c.args << ": " << out.err);
     CHECK(out.code == 1);
-    CHECK(lines(out.err) == 1);
+    CHECK(count_lines(out.err) == 1);
     CHECK(contains(out.err, c.expect));
     REQUIRE(snapshot(root / "models") == models);
     REQUIRE(snapshot(root / "outer") == outer);
@@ -138,23 +114,23 @@ TEST_CASE("aha convert replaces an existing model directory only with --overwrit
   aha::testing::TempDir root("guards-overwrite"), logs("guards-logs");
   aha::testing::make_tiny_policy(root / "model");
   aha::testing::make_tiny_policy(root / "old", /*seed=*/7);
-  const std::string old_weights = slurp(root / "old/model.safetensors");
-  REQUIRE(old_weights != slurp(root / "model/model.safetensors"));
+  const std::string old_weights = read_text(root / "old/model.safetensors");
+  REQUIRE(old_weights != read_text(root / "model/model.safetensors"));
 
-  const Outcome refused = run_aha("convert --model model --out old", root.path, logs.path);
+  const Outcome refused = run_aha_command("convert --model model --out old", root.path, logs.path);
   INFO(refused.err);
   CHECK(refused.code == 1);
-  CHECK(lines(refused.err) == 1);
+  CHECK(count_lines(refused.err) == 1);
   CHECK(contains(refused.err, "--out old: already holds a model; pass --overwrite"));
-  CHECK(slurp(root / "old/model.safetensors") == old_weights);
+  CHECK(read_text(root / "old/model.safetensors") == old_weights);
 
-  const Outcome replaced = run_aha("convert --model model --out old --overwrite", root.path, logs.path);
+  const Outcome replaced = run_aha_command("convert --model model --out old --overwrite", root.path, logs.path);
   INFO(replaced.err);
   CHECK(replaced.code == 0);
-  CHECK(slurp(root / "old/model.safetensors") == slurp(root / "model/model.safetensors"));
+  CHECK(read_text(root / "old/model.safetensors") == read_text(root / "model/model.safetensors"));
 
   fs::create_directories(root / "empty");
-  const Outcome filled = run_aha("convert --model model --out empty", root.path, logs.path);
+  const Outcome filled = run_aha_command("convert --model model --out empty", root.path, logs.path);
   INFO(filled.err);
   CHECK(filled.code == 0);
   CHECK(holds_model(root / "empty"));
@@ -189,20 +165,20 @@ TEST_CASE(
       {eval + "--seed -3", "--seed", "-3"},
   };
   for (const auto& c : cases) {
-    const Outcome out = run_aha(c.args, root.path, logs.path);
+    const Outcome out = run_aha_command(c.args, root.path, logs.path);
     INFO(c.args << ": " << out.err);
     CHECK(out.code == 1);
-    CHECK(lines(out.err) == 1);
+    CHECK(count_lines(out.err) == 1);
     CHECK(contains(out.err, c.option + ": "));
     CHECK(contains(out.err, c.value));
   }
   // with a model: the new tokens must fit in max_position_embeddings (256) after the prompt
   aha::testing::make_tiny_policy(root / "model");
   const Outcome too_long =
-      run_aha("generate --model model --prompt hi --max-new-tokens 100000", root.path, logs.path);
+      run_aha_command("generate --model model --prompt hi --max-new-tokens 100000", root.path, logs.path);
   INFO(too_long.err);
   CHECK(too_long.code == 1);
-  CHECK(lines(too_long.err) == 1);
+  CHECK(count_lines(too_long.err) == 1);
   CHECK(contains(too_long.err, "--max-new-tokens: 100000 does not fit"));
   CHECK(contains(too_long.err, "max_position_embeddings 256"));
 }
@@ -228,19 +204,19 @@ TEST_CASE("a save that cannot write names the path and the reason and leaves no 
   // through the CLI: --out under a regular file is refused before loading, naming --out and the file
   aha::testing::make_tiny_policy(root / "model");
   std::ofstream(root / "afile") << "not a directory\n";
-  const Outcome under_file = run_aha("convert --model model --out afile/converted", root.path, logs.path);
+  const Outcome under_file = run_aha_command("convert --model model --out afile/converted", root.path, logs.path);
   INFO(under_file.err);
   CHECK(under_file.code == 1);
-  CHECK(lines(under_file.err) == 1);
+  CHECK(count_lines(under_file.err) == 1);
   CHECK(contains(under_file.err, "--out afile/converted"));
   CHECK(contains(under_file.err, "afile is a file, not a directory"));
 
   // a copy that fails halfway (a tokenizer sidecar that is a directory) removes the temporary directory
   fs::create_directories(root / "model/generation_config.json");
-  const Outcome halfway = run_aha("convert --model model --out converted", root.path, logs.path);
+  const Outcome halfway = run_aha_command("convert --model model --out converted", root.path, logs.path);
   INFO(halfway.err);
   CHECK(halfway.code == 1);
-  CHECK(lines(halfway.err) == 1);
+  CHECK(count_lines(halfway.err) == 1);
   CHECK(contains(halfway.err, "generation_config.json"));
   CHECK_FALSE(fs::exists(root / "converted"));
   CHECK(leftovers(root.path).empty());
@@ -256,6 +232,6 @@ TEST_CASE("save_policy never clears a directory it did not create under its temp
   model->init_weights(1);
   aha::policy::save_policy(*model, aha::testing::tiny_tokenizer_path(), root / "out");
   CHECK(holds_model(root / "out"));
-  CHECK(slurp(taken / "keep.txt") == "mine\n");
+  CHECK(read_text(taken / "keep.txt") == "mine\n");
   CHECK(root.names() == std::vector<std::string>{"out", "out.tmp-" + std::to_string(::getpid())});
 }

@@ -55,13 +55,9 @@ std::vector<std::string> train(const fs::path& config, std::vector<std::string> 
   return args;
 }
 
-// Every file under dir with its bytes: equal before and after means nothing was deleted or changed.
+// Every file under dir with its bytes, but the lock file (it holds the pid of the last run).
 std::map<std::string, std::string> snapshot(const fs::path& dir) {
-  std::map<std::string, std::string> files;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file() && e.path().filename() != ".aha-run.lock")
-      files[fs::relative(e.path(), dir).string()] = read_text(e.path());
-  return files;
+  return aha::testing::snapshot(dir, {".aha-run.lock"});
 }
 
 bool has_replaced_leftover(const fs::path& output_dir) {
