@@ -1,5 +1,5 @@
 # The two commands a newcomer needs:  `make demo`  and  `make test`.  Both set up a fresh machine
-# (Debian packages + a cached venv holding the torch wheel), build, and run; both are idempotent.
+# (Debian packages + a cached venv holding the torch and pyarrow wheels), build, and run; both are idempotent.
 AHA_CACHE ?= $(HOME)/.cache/aha
 BUILD ?= build
 JOBS ?= $(shell nproc)
@@ -15,7 +15,8 @@ setup:
 configure: setup
 	@if [ ! -f $(BUILD)/build.ninja ]; then \
 	  cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Release \
-	    -DCMAKE_PREFIX_PATH="$$(cat $(AHA_CACHE)/torch_cmake_prefix)" ; fi
+	    -DCMAKE_PREFIX_PATH="$$(cat $(AHA_CACHE)/torch_cmake_prefix)" \
+	    -DAHA_ARROW_ROOT="$$(cat $(AHA_CACHE)/arrow_root)" ; fi
 
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)

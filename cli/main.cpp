@@ -34,6 +34,7 @@
 
 #include <torch/torch.h>
 
+#include "cli/data.h"
 #include "cli/eval.h"
 #include "datasets/jsonl.h"
 #include "grpo/run_config.h"
@@ -561,6 +562,8 @@ int main(int argc, char** argv) {
   lp->add_option("--ids", ids_csv, "token ids to score, comma-separated (used as given)");
   lp->add_option("--in", in_file, "JSONL file, one {\"text\": ...} per line; one output line each");
   lp->add_flag("--no-bos", no_bos, "do not add the BOS token");
+
+  cli::add_data_command(app);  // `aha data export`: runs from its own parse callback
 
   try {
     app.parse(argc, argv);

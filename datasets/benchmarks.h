@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "datasets/sources.h"
 #include "datasets/task.h"
 
 namespace aha::datasets {
@@ -27,6 +28,7 @@ struct Benchmark {
   std::string name;          // "gsm8k", "math500", "aime24", "amc23", "humaneval"
   std::string default_file;  // relative to the shared data directory
   std::string rule;          // the reward rule that grades it: "gsm8k", "math", "integer", "code"
+  FieldMapping mapping;      // how its rows become problems (datasets/sources.h)
 };
 
 // Unknown name -> std::invalid_argument listing the known benchmarks.

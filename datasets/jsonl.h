@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <istream>
 #include <string>
@@ -15,5 +16,9 @@ namespace aha::datasets {
 // A line that is not valid JSON throws std::invalid_argument "<where>: invalid JSON: ...".
 void for_each_jsonl(std::istream& in, const std::string& file,
                     const std::function<void(const nlohmann::json& row, int64_t line_no, const std::string& where)>& visit);
+
+// The whole file, inflated when it is gzip-compressed (any other file passes through unchanged).
+// std::runtime_error naming the file when it cannot be opened or inflated.
+std::string read_text_maybe_gzip(const std::filesystem::path& file);
 
 }  // namespace aha::datasets

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "datasets/arithmetic.h"
+#include "datasets/countdown.h"
 #include "datasets/rng.h"
 
 namespace aha::datasets {
@@ -39,11 +40,12 @@ void DemoNoise::validate() const {
 }
 
 std::vector<std::string> known_tasks() {
-  return {"arith"};
+  return {"arith", "countdown"};
 }
 
 std::unique_ptr<Task> make_task(const std::string& name, const nlohmann::json& options) {
   if (name == "arith") return std::make_unique<ArithmeticTask>(arithmetic_config_from_json(options));
+  if (name == "countdown") return std::make_unique<CountdownTask>(countdown_config_from_json(options));
   std::string known;
   for (const std::string& k : known_tasks()) known += (known.empty() ? "" : ", ") + k;
   throw std::invalid_argument("unknown task '" + name + "'; known tasks: " + known);

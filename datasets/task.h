@@ -23,8 +23,13 @@ Split split_of(const std::string& question);
 
 struct Problem {
   std::string id;        // stable across seeds: derived from the question text
-  std::string question;  // the text substituted for {question} in a prompt template
+  std::string question;  // the text substituted for {question} in a prompt template ("" with messages)
   std::string answer;    // ground truth as the reward rules compare it
+  // Rows read from data files (datasets/sources.h) also carry:
+  std::string data_source;   // picks the row's reward rules (rewards.by_source) and names its metrics
+  nlohmann::json messages;   // null, or the prompt as chat messages [{"role", "content"}, ...]
+  std::shared_ptr<const nlohmann::json> row;  // the whole row, passed to every reward rule; may be null
+  std::string where;         // "<file>:<line>" or "<file>: row <n>", for errors about this row
 };
 
 // Noise injected into demonstrations so the pretrained base is only partly right (GRPO has something

@@ -107,7 +107,7 @@ EvalResult score_cases(std::vector<EvalCase> cases, const EvalOptions& options, 
   std::vector<rewards::RewardInput> inputs;  // problem-major, as the samples
   inputs.reserve(result.samples);
   for (const EvalCase& c : cases)
-    for (const EvalSample& s : c.samples) inputs.push_back({c.prompt, s.text, c.answer});
+    for (const EvalSample& s : c.samples) inputs.push_back({c.prompt, s.text, c.answer, c.row.get()});
   const std::vector<rewards::RubricResult> graded = rubric.score_batch(inputs, options.workers);
 
   const std::vector<int64_t> ladder = pass_at_k_ladder(result.k);
@@ -186,7 +186,7 @@ EvalResult evaluate_prompts(rollout::Engine& engine, const std::vector<datasets:
       for (int64_t s = 0; s < k; ++s) seeds.push_back(rollout::sample_seed(options.seed, i, s));
     const rollout::RolloutResult rollout = engine.generate(batch, k, options.generation, seeds);
     for (size_t i = begin; i < end; ++i) {
-      EvalCase c{problems[i].id, prompts[i], problems[i].answer, {}};
+      EvalCase c{problems[i].id, prompts[i], problems[i].answer, {}, problems[i].row};
       for (int64_t s = 0; s < k; ++s) {
         const rollout::Completion& completion = rollout.completions[(i - begin) * k + s];
         EvalSample sample;
@@ -214,26 +214,20 @@ EvalResult evaluate(rollout::Engine& engine, const std::vector<datasets::Problem
   return evaluate_prompts(engine, problems, prompts, options);
 }
 
-std::vector<std::string> render_prompts(const std::string& model_dir, const policy::Tokenizer& tokenizer,
-                                        const std::vector<datasets::Problem>& problems,
-                                        const std::string& template_name) {
+std::vector<std::string> render_prompts(const policy::PromptRenderer& renderer,
+                                        const std::vector<datasets::Problem>& problems) {
   std::vector<std::string> prompts;
-  if (template_name == "chat") {
-    for (const datasets::Problem& p : problems)
-      prompts.push_back(policy::render_chat(model_dir, tokenizer, p.question, "--template chat"));
-    return prompts;
-  }
-  const std::string text = datasets::resolve_template(template_name);
-  for (const datasets::Problem& p : problems) prompts.push_back(datasets::render_prompt(text, p));
+  for (const datasets::Problem& p : problems) prompts.push_back(renderer.text(p));
   return prompts;
 }
 
 EvalResult evaluate_model(const std::string& model_dir, const std::vector<datasets::Problem>& problems,
                           const std::string& template_name, const EvalOptions& options) {
   policy::LoadedPolicy loaded = policy::load_policy(model_dir);
-  const std::vector<std::string> prompts = render_prompts(model_dir, *loaded.tokenizer, problems, template_name);
+  const policy::PromptRenderer renderer(model_dir, loaded.tokenizer, template_name);
   rollout::Engine engine(loaded.model, loaded.tokenizer, policy::resolve_eos_token(loaded));
-  return evaluate_prompts(engine, problems, prompts, options);
+  engine.set_prompt_encoder([&](const std::string& text) { return renderer.encode(text); });
+  return evaluate_prompts(engine, problems, render_prompts(renderer, problems), options);
 }
 
 }  // namespace aha::eval

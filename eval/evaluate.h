@@ -10,6 +10,7 @@
 // results are written is report.h.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -18,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/task.h"
+#include "policy/chat_prompt.h"
 #include "policy/tokenizer.h"
 #include "rewards/rule.h"
 #include "rollout/engine.h"
@@ -85,6 +87,7 @@ struct EvalResult {
 struct EvalCase {
   std::string id, prompt, answer;
   std::vector<EvalSample> samples;  // text, finish_reason and length filled in
+  std::shared_ptr<const nlohmann::json> row = nullptr;  // the problem's data row, for the rules; may be null
 };
 
 // Grades every sample and computes the metrics. Every case must hold the same number (>= 1) of samples;
@@ -106,11 +109,10 @@ EvalResult evaluate_prompts(rollout::Engine& engine, const std::vector<datasets:
 EvalResult evaluate_model(const std::string& model_dir, const std::vector<datasets::Problem>& problems,
                           const std::string& template_name, const EvalOptions& options);
 
-// The prompt of each problem: template_name is "chat" (the model directory's chat template, with the
-// question as the one user message) or a preset name or text with {question} (datasets/template.h).
-std::vector<std::string> render_prompts(const std::string& model_dir, const policy::Tokenizer& tokenizer,
-                                        const std::vector<datasets::Problem>& problems,
-                                        const std::string& template_name);
+// The prompt of each problem (policy::PromptRenderer: a text template, or the model's chat template for
+// "chat" and for prompts given as chat messages).
+std::vector<std::string> render_prompts(const policy::PromptRenderer& renderer,
+                                        const std::vector<datasets::Problem>& problems);
 
 // The verifier and format specs, taking options from same-named rules in `rules`.
 std::vector<rewards::RuleSpec> eval_rule_specs(const std::string& verifier, const std::vector<rewards::RuleSpec>& rules);

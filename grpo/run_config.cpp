@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <set>
 #include <stdexcept>
 
 #include "common/json_fields.h"
@@ -59,6 +60,9 @@ bool GrpoSection::parse_kl_placement(const std::string& name) {
   throw std::invalid_argument("\"" + name + "\"; allowed: loss, reward");
 }
 
+// data.train / data.eval as source lists (the short form expanded), written back resolved.
+void resolve_sources(RunConfig& c, const nlohmann::json& data, const std::string& where);
+
 RunConfig run_config_from_json(const nlohmann::json& j, const std::string& where) {
   RunConfig c;
   nlohmann::json model = nlohmann::json::object(), data = model, rollout = model, rewards_j = model,
@@ -76,10 +80,17 @@ RunConfig run_config_from_json(const nlohmann::json& j, const std::string& where
   common::read_section(data, where + ": data", c.data);
   common::read_section(rollout, where + ": rollout", c.rollout);
   nlohmann::json rules = nlohmann::json::array({{{"name", "accuracy"}, {"weight", 1.0}}});
+  nlohmann::json by_source = nlohmann::json::object();
   common::FieldReader rewards_fields(rewards_j, where + ": rewards");
   rewards_fields("rules", rules);
+  rewards_fields("by_source", by_source);
   rewards_fields.finish();
   c.rewards = rewards::parse_rules(rules, where + ": rewards.rules");
+  if (!by_source.is_object())
+    throw std::invalid_argument(where + ": rewards.by_source: expected {\"<data source>\": [rules], ...}, got " +
+                                by_source.dump());
+  for (const auto& [source, list] : by_source.items())
+    c.rewards_by_source[source] = rewards::parse_rules(list, where + ": rewards.by_source." + source);
   // The preset first (it sets several fields and depends on max_new_tokens), then every field written
   // next to it wins.
   if (auto it = grpo.find("preset"); it != grpo.end()) {
@@ -94,6 +105,7 @@ RunConfig run_config_from_json(const nlohmann::json& j, const std::string& where
   }
   common::read_section(grpo, where + ": grpo", c.grpo);
   common::read_section(train, where + ": train", c.train);
+  resolve_sources(c, data, where);
   for (const auto& o : c.overrides)
     if (!o.is_object() || !o.contains("from_step") || !o["from_step"].is_number_integer() ||
         !o.contains("set") || !o["set"].is_array())
@@ -128,6 +140,37 @@ bool is_plain_name(const std::string& name) {
 
 }  // namespace
 
+void resolve_sources(RunConfig& c, const nlohmann::json& data, const std::string& where) {
+  DataSection& d = c.data;
+  if (d.train.is_null()) {  // the short form: one generator and its test split
+    d.train = nlohmann::json::array({{{"generator", d.task}, {"options", d.options}, {"size", d.train_size}}});
+    if (d.eval.is_null())
+      d.eval = nlohmann::json::array(
+          {{{"generator", d.task}, {"options", d.options}, {"split", "test"}, {"size", c.train.eval_problems}}});
+  } else {
+    for (const char* key : {"task", "options", "train_size"})
+      if (data.contains(key))
+        throw std::invalid_argument(where + ": data." + key +
+                                    ": the short form of data.train; give the generator's settings in "
+                                    "data.train instead ({\"generator\": ..., \"options\": ..., \"size\": ...})");
+  }
+  c.train_sources = datasets::parse_sources(d.train, where + ": data.train");
+  c.eval_sources.clear();
+  if (!d.eval.is_null()) c.eval_sources = datasets::parse_sources(d.eval, where + ": data.eval");
+  std::set<std::string> eval_names;
+  for (auto& s : c.eval_sources) {
+    if (s.kind == datasets::SourceKind::Generator && s.size == 0) s.size = c.train.eval_problems;
+    if (!eval_names.insert(s.name).second)
+      throw std::invalid_argument(where + ": data.eval: two sources are named \"" + s.name +
+                                  "\"; give each a \"name\" (metrics are logged as eval/<name>/...)");
+  }
+  nlohmann::json train_list = nlohmann::json::array(), eval_list = nlohmann::json::array();
+  for (const auto& s : c.train_sources) train_list.push_back(s.to_json());
+  for (const auto& s : c.eval_sources) eval_list.push_back(s.to_json());
+  d.train = train_list;
+  d.eval = eval_list;
+}
+
 void RunConfig::validate() const {
   auto require = [](bool ok, const std::string& msg) {
     if (!ok) throw std::invalid_argument(msg);
@@ -135,6 +178,7 @@ void RunConfig::validate() const {
   require(!model.path.empty(), "model.path: required (an HF-layout directory)");
   require(model.device == "cpu" || model.device == "cuda", "model.device: expected \"cpu\" or \"cuda\"");
   require(data.train_size >= 0, "data.train_size: must be >= 0 (0: a fresh problem every draw)");
+  require(data.max_prompt_length >= 0, "data.max_prompt_length: must be >= 0 (0: no limit)");
   require(rollout.prompts_per_step >= 1, "rollout.prompts_per_step: must be >= 1");
   require(rollout.group_size >= 2,
           "rollout.group_size: must be >= 2 (GRPO compares completions within a group)");
@@ -206,11 +250,17 @@ void RunConfig::validate() const {
 }
 
 nlohmann::json RunConfig::to_json() const {
-  nlohmann::json rules = nlohmann::json::array();
-  for (const auto& r : rewards)
-    rules.push_back({{"name", r.name}, {"weight", r.weight}, {"options", r.options}});
-  nlohmann::json j = {{"model", common::write_section(model)},     {"data", common::write_section(data)},
-                      {"rollout", common::write_section(rollout)}, {"rewards", {{"rules", rules}}},
+  auto rule_list = [](const std::vector<rewards::RuleSpec>& specs) {
+    nlohmann::json rules = nlohmann::json::array();
+    for (const auto& r : specs) rules.push_back({{"name", r.name}, {"weight", r.weight}, {"options", r.options}});
+    return rules;
+  };
+  nlohmann::json rewards_j = {{"rules", rule_list(rewards)}};
+  for (const auto& [source, specs] : rewards_by_source) rewards_j["by_source"][source] = rule_list(specs);
+  nlohmann::json data_j = common::write_section(data);
+  for (const char* key : {"task", "options", "train_size"}) data_j.erase(key);  // written out in data.train
+  nlohmann::json j = {{"model", common::write_section(model)},     {"data", data_j},
+                      {"rollout", common::write_section(rollout)}, {"rewards", rewards_j},
                       {"grpo", common::write_section(grpo)},       {"train", common::write_section(train)}};
   if (!overrides.empty()) j["overrides"] = overrides;
   return j;

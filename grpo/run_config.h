@@ -6,11 +6,14 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "datasets/benchmarks.h"
+#include "datasets/sources.h"
 #include "datasets/task.h"
 #include "eval/sources.h"
 #include "grpo/advantage.h"
@@ -31,22 +34,36 @@ struct ModelSection {
   }
 };
 
+// data.train / data.eval: sources (datasets/sources.h). data.task, options and train_size are the short
+// form of one generator source, data.train = [{"generator": task, "options": options, "size": train_size}],
+// whose held-out eval is that generator's test split (train.eval_problems problems, data.eval_seed);
+// they may not be written next to data.train.
 struct DataSection {
+  nlohmann::json train;  // a source or a list of sources; null: the short form below
+  nlohmann::json eval;   // sources of the held-out evals; null: the short form's test split, or none
   std::string task = "arith";
   nlohmann::json options = nlohmann::json::object();  // task options
-  std::string template_name = eval::HeldOutDefaults::template_name;  // preset name or text with {question}
+  int64_t train_size = 0;  // problems in one epoch, reshuffled each epoch; 0: a fresh problem every draw
+  std::string template_name = eval::HeldOutDefaults::template_name;  // preset, text with {question}, "chat"
+  int64_t max_prompt_length = 0;  // prompts longer (in tokens) are dropped and counted; 0: no limit
+  datasets::OnBadRow on_bad_row = datasets::OnBadRow::Error;
+  std::string shared_data = datasets::kDefaultDataDir.string();  // where benchmark folders live
   uint64_t seed = 1;                                   // train problems and their order in every epoch
   uint64_t eval_seed = eval::HeldOutDefaults::seed;  // held-out problems and their samples
-  int64_t train_size = 0;  // problems in one epoch, reshuffled each epoch; 0: a fresh problem every draw
 
   template <class F>
   void fields(F& f) {
+    f("train", train);
+    f("eval", eval);
     f("task", task);
     f("options", options);
+    f("train_size", train_size);
     f("template", template_name);
+    f("max_prompt_length", max_prompt_length);
+    f("on_bad_row", on_bad_row, datasets::parse_on_bad_row);
+    f("shared_data", shared_data);
     f("seed", seed);
     f("eval_seed", eval_seed);
-    f("train_size", train_size);
   }
 };
 
@@ -185,8 +202,10 @@ struct TrainSection {
 struct RunConfig {
   ModelSection model;
   DataSection data;
+  std::vector<datasets::SourceSpec> train_sources, eval_sources;  // data.train / data.eval, resolved
   RolloutSection rollout;
-  std::vector<rewards::RuleSpec> rewards;
+  std::vector<rewards::RuleSpec> rewards;                              // rewards.rules: the default
+  std::map<std::string, std::vector<rewards::RuleSpec>> rewards_by_source;  // rewards.by_source
   GrpoSection grpo;
   TrainSection train;
   // --set overrides given at `aha train --resume`, with the step each took effect:

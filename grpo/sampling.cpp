@@ -5,9 +5,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <thread>
 
-#include "datasets/template.h"
 #include "grpo/advantage.h"
 #include "rewards/shaping/length.h"
 #include "rollout/seeds.h"
@@ -20,11 +20,22 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 }
 
 void add_completion(RolloutStats& stats, const rollout::Completion& c, const rewards::RubricResult& scored,
-                    double total) {
+                    double total, const std::string& source, const std::optional<std::string>& verifier) {
   const double length = static_cast<double>(c.token_ids.size());
   const bool first = stats.rewards.empty();
   stats.rewards.push_back(total);
-  for (const auto& [name, score] : scored.rules) stats.per_rule[name].push_back(score);
+  SourceStats& by_source = stats.per_source[source];
+  by_source.rewards.push_back(total);
+  by_source.has_verifier = verifier.has_value();
+  for (const auto& [name, score] : scored.rules) {
+    stats.per_rule[name].push_back(score);
+    by_source.per_rule[name].push_back(score);
+    if (verifier && name == *verifier && score >= 1.0) {
+      ++by_source.correct;
+      ++stats.correct;
+    }
+  }
+  stats.judged += verifier ? 1 : 0;
   stats.reward_errors += scored.error.empty() ? 0 : 1;
   stats.length_sum += length;
   stats.length_min = first ? length : std::min(stats.length_min, length);
@@ -40,8 +51,8 @@ void add_completion(RolloutStats& stats, const rollout::Completion& c, const rew
 }  // namespace
 
 GroupSampler::GroupSampler(const RunConfig& config, rollout::Engine& engine, datasets::ProblemStream& stream,
-                           const std::string& template_text, const rewards::Rubric& rubric)
-    : config_(config), engine_(engine), stream_(stream), template_text_(template_text), rubric_(rubric) {}
+                           const policy::PromptRenderer& renderer, const rewards::SourceRubrics& rubrics)
+    : config_(config), engine_(engine), stream_(stream), renderer_(renderer), rubrics_(rubrics) {}
 
 SampledGroups GroupSampler::sample(int64_t& prompts_drawn) {
   const int64_t P = config_.rollout.prompts_per_step, G = config_.rollout.group_size;
@@ -52,13 +63,16 @@ SampledGroups GroupSampler::sample(int64_t& prompts_drawn) {
   while (kept.kept_groups < P && kept.rounds < max_rounds) {
     // Sample: P prompts, G completions each
     const auto round_start = std::chrono::steady_clock::now();
-    std::vector<std::string> prompts, answers;
+    std::vector<std::string> prompts, answers, sources;
+    std::vector<std::shared_ptr<const nlohmann::json>> rows;
     std::vector<uint64_t> seeds;
     for (int64_t p = 0; p < P; ++p) {
       const int64_t k = prompts_drawn + p;
       const auto& problem = stream_.at(k);
-      prompts.push_back(datasets::render_prompt(template_text_, problem));
+      prompts.push_back(renderer_.text(problem));
       answers.push_back(problem.answer);
+      sources.push_back(problem.data_source);
+      rows.push_back(problem.row);
       for (int64_t g = 0; g < G; ++g) seeds.push_back(rollout::sample_seed(config_.train.seed, k, g));
     }
     prompts_drawn += P;
@@ -70,9 +84,13 @@ SampledGroups GroupSampler::sample(int64_t& prompts_drawn) {
     // Score: per-sample rules run on every core; batch rules (plugins, programs) get the batch in one call
     const auto reward_start = std::chrono::steady_clock::now();
     std::vector<rewards::RewardInput> inputs;
-    for (const auto& c : rollout.completions)
-      inputs.push_back({prompts[c.prompt_index], c.text, answers[c.prompt_index]});
-    const auto scored = rubric_.score_batch(inputs, std::max(1u, std::thread::hardware_concurrency()));
+    std::vector<std::string> input_sources;
+    for (const auto& c : rollout.completions) {
+      inputs.push_back({prompts[c.prompt_index], c.text, answers[c.prompt_index], rows[c.prompt_index].get()});
+      input_sources.push_back(sources[c.prompt_index]);
+    }
+    const auto scored =
+        rubrics_.score_batch(inputs, input_sources, std::max(1u, std::thread::hardware_concurrency()));
     std::vector<double> totals, overlong;
     for (size_t i = 0; i < scored.size(); ++i) {
       const auto& c = rollout.completions[i];
@@ -85,7 +103,7 @@ SampledGroups GroupSampler::sample(int64_t& prompts_drawn) {
               : 0.0;
       overlong.push_back(penalty);
       totals.push_back(scored[i].total + penalty);
-      add_completion(stats, c, scored[i], totals.back());
+      add_completion(stats, c, scored[i], totals.back(), input_sources[i], rubrics_.verifier(input_sources[i]));
     }
 
     // Filter: keep groups (all, or with dynamic sampling those with spread) until P are kept
@@ -100,6 +118,7 @@ SampledGroups GroupSampler::sample(int64_t& prompts_drawn) {
       const int64_t new_index = static_cast<int64_t>(kept.prompts.size());
       kept.prompts.push_back(prompts[p]);
       kept.answers.push_back(answers[p]);
+      kept.sources.push_back(sources[p]);
       kept.rollout.prompt_ids.push_back(rollout.prompt_ids[p]);
       for (int64_t g = 0; g < G; ++g) {
         const size_t i = static_cast<size_t>(p * G + g);

@@ -1,6 +1,6 @@
 // The first half of a training step (DESIGN.md "one training step"): sample groups, score them, filter.
 // A round draws P prompts from the stream, samples G completions for each with the current policy, scores
-// every completion with the rubric plus DAPO's soft overlong penalty (rewards/shaping/length.h), and keeps
+// every completion with its data source's rubric (rewards.by_source) plus DAPO's soft overlong penalty (rewards/shaping/length.h), and keeps
 // groups: all of them, or with dynamic sampling only those whose rewards differ (group_advantages decides
 // what "zero spread" is). Dynamic sampling draws further rounds until P groups are kept or
 // grpo.max_sampling_rounds is reached. Every random draw is a function of (seed, draw index, sample).
@@ -13,15 +13,26 @@
 
 #include "datasets/problem_stream.h"
 #include "grpo/run_config.h"
-#include "rewards/rubric.h"
+#include "policy/chat_prompt.h"
+#include "rewards/source_rubrics.h"
 #include "rollout/engine.h"
 
 namespace aha::grpo {
+
+// What one data source's completions earned.
+struct SourceStats {
+  std::vector<double> rewards;                          // total reward of each completion
+  std::map<std::string, std::vector<double>> per_rule;  // each rule's unweighted score
+  int64_t correct = 0;        // completions its verifier gave full marks (score >= 1)
+  bool has_verifier = false;  // false: its rules only shape the reward, no accuracy
+};
 
 // What the policy earned over every sampled completion of a step, kept or not.
 struct RolloutStats {
   std::vector<double> rewards;                          // total reward of each completion
   std::map<std::string, std::vector<double>> per_rule;  // each rule's unweighted score
+  std::map<std::string, SourceStats> per_source;        // the same by data source
+  int64_t correct = 0, judged = 0;  // completions their source's verifier passed / had a verifier for
   int64_t reward_errors = 0;  // completions on which a rule threw (a bad ground truth)
   int64_t groups = 0, zero_spread_groups = 0;
   int64_t clipped = 0, terminated = 0;  // finish reason "length", or not
@@ -33,7 +44,7 @@ struct RolloutStats {
 // The groups kept for training, G consecutive completions per prompt.
 struct SampledGroups {
   rollout::RolloutResult rollout;             // completions of the kept groups; prompt_index renumbered
-  std::vector<std::string> prompts, answers;  // per kept group
+  std::vector<std::string> prompts, answers, sources;  // per kept group
   std::vector<rewards::RubricResult> scored;  // per kept completion
   std::vector<double> rewards;                // per kept completion: rubric total + overlong penalty
   std::vector<double> overlong;               // per kept completion: the overlong penalty alone
@@ -45,7 +56,7 @@ class GroupSampler {
  public:
   // Keeps references: all must outlive the sampler.
   GroupSampler(const RunConfig& config, rollout::Engine& engine, datasets::ProblemStream& stream,
-               const std::string& template_text, const rewards::Rubric& rubric);
+               const policy::PromptRenderer& renderer, const rewards::SourceRubrics& rubrics);
   // Draws prompts from index prompts_drawn on and advances it past every prompt drawn.
   SampledGroups sample(int64_t& prompts_drawn);
 
@@ -53,8 +64,8 @@ class GroupSampler {
   const RunConfig& config_;
   rollout::Engine& engine_;
   datasets::ProblemStream& stream_;
-  const std::string& template_text_;
-  const rewards::Rubric& rubric_;
+  const policy::PromptRenderer& renderer_;
+  const rewards::SourceRubrics& rubrics_;
 };
 
 }  // namespace aha::grpo

@@ -17,8 +17,8 @@ std::pair<double, double> mean_std(const std::vector<double>& values) {
 
 }  // namespace
 
-void add_rollout_metrics(const SampledGroups& groups, const RunConfig& config, const rewards::Rubric& rubric,
-                         nlohmann::json& m) {
+void add_rollout_metrics(const SampledGroups& groups, const RunConfig& config,
+                         const rewards::SourceRubrics& rubrics, nlohmann::json& m) {
   const RolloutStats& s = groups.stats;
   const double n = static_cast<double>(s.rewards.size());
   std::tie(m["reward"], m["reward_std"]) = mean_std(s.rewards);
@@ -26,8 +26,15 @@ void add_rollout_metrics(const SampledGroups& groups, const RunConfig& config, c
     std::tie(m["rewards/" + name + "/mean"], m["rewards/" + name + "/std"]) = mean_std(values);
   if (s.reward_errors > 0) m["rewards/errors"] = s.reward_errors;  // rules that threw (a bad ground truth)
   // Samples that got a rule's fallback score (a crashed plugin, a hung program, a sandbox failure) so far
-  for (const auto& f : rubric.failures()) m["rewards/" + f.rule + "/failures"] = f.stats.failed_samples;
-  m["accuracy"] = s.per_rule.count("accuracy") ? m["rewards/accuracy/mean"].get<double>() : 0.0;
+  for (const auto& f : rubrics.failures()) m["rewards/" + f.rule + "/failures"] = f.stats.failed_samples;
+  m["accuracy"] = static_cast<double>(s.correct) / n;  // each completion judged by its source's verifier
+  for (const auto& [source, stats] : s.per_source) {
+    m["reward/" + source] = mean_std(stats.rewards).first;
+    for (const auto& [name, values] : stats.per_rule)
+      m["rewards/" + source + "/" + name + "/mean"] = mean_std(values).first;
+    if (stats.has_verifier)
+      m["accuracy/" + source] = static_cast<double>(stats.correct) / static_cast<double>(stats.rewards.size());
+  }
   m["format_rate"] = s.per_rule.count("format") ? m["rewards/format/mean"].get<double>() : 0.0;
   m["completions/mean_length"] = s.length_sum / n;
   m["completions/min_length"] = s.length_min;
@@ -76,13 +83,14 @@ void add_update_metrics(const UpdateStats& u, const RunConfig& config, nlohmann:
   if (u.skipped > 0) m["nonfinite/where"] = u.nonfinite_where;
 }
 
-nlohmann::json eval_row(int64_t step, const nlohmann::json& summary) {
+nlohmann::json eval_row(int64_t step, const nlohmann::json& summaries) {
   nlohmann::json row = {{"step", step}};
-  for (auto it = summary.begin(); it != summary.end(); ++it) {
-    if (!it->is_number()) continue;
-    const bool timing = it.key() == "seconds" || it.key() == "tokens_per_second";
-    row[(timing ? "timing/eval_" : "eval/") + it.key()] = *it;
-  }
+  for (const auto& [name, summary] : summaries.items())
+    for (auto it = summary.begin(); it != summary.end(); ++it) {
+      if (!it->is_number()) continue;
+      const bool timing = it.key() == "seconds" || it.key() == "tokens_per_second";
+      row[(timing ? "timing/eval_" + name + "_" : "eval/" + name + "/") + it.key()] = *it;
+    }
   return row;
 }
 

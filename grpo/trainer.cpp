@@ -8,7 +8,6 @@
 #include <iostream>
 #include <stdexcept>
 
-#include "datasets/template.h"
 #include "grpo/advantage.h"
 #include "grpo/faults.h"
 #include "grpo/loss.h"
@@ -30,11 +29,11 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 Trainer::Trainer(RunConfig config) : config_(std::move(config)) {
   if (config_.train.threads > 0) torch::set_num_threads(static_cast<int>(config_.train.threads));
-  task_ = datasets::make_task(config_.data.task, config_.data.options);
-  stream_ = std::make_unique<datasets::ProblemStream>(*task_, config_.data.seed, config_.data.train_size);
-  template_text_ = datasets::resolve_template(config_.data.template_name);
-  rubric_ = std::make_unique<rewards::Rubric>(config_.rewards);
+  rubrics_ = std::make_unique<rewards::SourceRubrics>(config_.rewards, config_.rewards_by_source);
   policy_ = policy::load_policy(config_.model.path);
+  renderer_ = std::make_unique<policy::PromptRenderer>(policy_.dir, policy_.tokenizer, config_.data.template_name,
+                                                       "data.template");
+  data_ = std::make_unique<RunData>(config_, *renderer_, *rubrics_);
   torch::Device device(config_.model.device == "cuda" ? torch::kCUDA : torch::kCPU);
   if (device.is_cuda() && !torch::cuda::is_available())
     throw std::runtime_error("model.device is \"cuda\" but no CUDA device is available");
@@ -48,11 +47,10 @@ Trainer::Trainer(RunConfig config) : config_(std::move(config)) {
     for (auto& p : reference_->parameters()) p.set_requires_grad(false);
   }
   engine_ = std::make_unique<rollout::Engine>(policy_.model, policy_.tokenizer, eos_token_id_);
-  sampler_ = std::make_unique<GroupSampler>(config_, *engine_, *stream_, template_text_, *rubric_);
+  engine_->set_prompt_encoder([this](const std::string& text) { return renderer_->encode(text); });
+  sampler_ = std::make_unique<GroupSampler>(config_, *engine_, data_->stream(), *renderer_, *rubrics_);
   updater_ = std::make_unique<PolicyUpdater>(config_, policy_.model);
   check_sizes_against_model();
-  eval_problems_ =
-      task_->problems(datasets::Split::Test, config_.train.eval_problems, config_.data.eval_seed);
 }
 
 // The config's sizes against the model's context and this machine's memory, before anything is written:
@@ -87,9 +85,9 @@ StepLog Trainer::step(int64_t step_index) {
   faults().maybe_kill("after-rollout", step);
   faults().maybe_throw("error", step);
   nlohmann::json m = {{"step", step},
-                      {"epoch", stream_->epoch_of(state_.prompts_drawn - 1)},
+                      {"epoch", data_->stream().epoch_of(state_.prompts_drawn - 1)},
                       {"num_tokens", state_.num_tokens}};
-  add_rollout_metrics(groups, config_, *rubric_, m);
+  add_rollout_metrics(groups, config_, *rubrics_, m);
 
   const auto train_start = std::chrono::steady_clock::now();
   if (groups.kept_groups == 0) {  // every group of every round was zero-spread: nothing to learn from
@@ -157,6 +155,7 @@ void Trainer::log_samples(const SampledGroups& groups, const torch::Tensor& adva
     nlohmann::json rules;
     for (const auto& [name, score] : groups.scored[i].rules) rules[name] = score;
     log_->append_sample({{"step", step},
+                         {"data_source", groups.sources[c.prompt_index]},
                          {"prompt", groups.prompts[c.prompt_index]},
                          {"completion", c.text},
                          {"answer", groups.answers[c.prompt_index]},
@@ -185,7 +184,7 @@ CheckpointParts Trainer::checkpoint_parts() {
 
 void Trainer::save_checkpoint() {
   const int64_t step = state_.step;
-  const nlohmann::json extra = {{"epoch", stream_->epoch_of(std::max<int64_t>(state_.prompts_drawn - 1, 0))},
+  const nlohmann::json extra = {{"epoch", data_->stream().epoch_of(std::max<int64_t>(state_.prompts_drawn - 1, 0))},
                                 {"config", config_.to_json()}};
   save_trainer_checkpoint(
       run_dir_, state_, extra, checkpoint_parts(), config_.train.keep_checkpoints,
@@ -193,23 +192,27 @@ void Trainer::save_checkpoint() {
       [&] { faults().maybe_kill("checkpoint-published", step); });
 }
 
-eval::EvalOptions Trainer::eval_options() const {
+eval::EvalOptions Trainer::eval_options(const EvalSet& set) const {
   eval::EvalOptions eval;
   eval.samples = config_.train.eval_samples;
   eval.generation = config_.generation();
   eval.generation.record_routes = false;
   eval.generation.sampling = {config_.train.eval_temperature, config_.train.eval_top_p, 0};
   eval.seed = config_.data.eval_seed;
-  eval.rules = config_.rewards;
+  eval.verifier = set.verifier;
+  eval.rules = set.rules;
   return eval;
 }
 
-eval::EvalResult Trainer::evaluate() {
-  return eval::evaluate(*engine_, eval_problems_, template_text_, eval_options());
+nlohmann::json Trainer::evaluate() {
+  nlohmann::json summaries = nlohmann::json::object();
+  for (const EvalSet& set : data_->evals())
+    summaries[set.name] = eval::evaluate_prompts(*engine_, set.problems, set.prompts, eval_options(set)).summary();
+  return summaries;
 }
 
 void Trainer::evaluate_before() {
-  const nlohmann::json before = evaluate().summary();
+  const nlohmann::json before = evaluate();
   std::cout << "eval before: " << before.dump() << std::endl;
   runlog::write_json_atomically(run_dir_ / "eval_before.json", before);
   log_->log(eval_row(0, before));
@@ -222,7 +225,7 @@ nlohmann::json Trainer::train_loop(int64_t first_step) {
     auto log = step(s);
     if (config_.train.eval_every > 0 && (s + 1) % config_.train.eval_every == 0 &&
         s + 1 < config_.train.steps)
-      log.metrics.update(eval_row(s + 1, evaluate().summary()));
+      log.metrics.update(eval_row(s + 1, evaluate()));
     const double elapsed = seconds_since(start);
     log.metrics["timing/elapsed"] = elapsed;
     log_->log(log.metrics);
@@ -252,7 +255,7 @@ nlohmann::json Trainer::train_loop(int64_t first_step) {
   }
   const double train_seconds = seconds_since(start);
 
-  const nlohmann::json after = evaluate().summary();
+  const nlohmann::json after = evaluate();
   std::cout << "eval after:  " << after.dump() << std::endl;
   log_->log(eval_row(config_.train.steps, after), /*to_jsonl=*/false);
   policy::save_policy(*policy_.model, policy_.dir / "tokenizer.json", run_dir_ / "final");
@@ -260,8 +263,7 @@ nlohmann::json Trainer::train_loop(int64_t first_step) {
                             {"eval_after", after},
                             {"steps", config_.train.steps},
                             {"train_seconds", train_seconds},
-                            {"task", config_.data.task},
-                            {"eval_split", "test"},
+                            {"data", data_->report()},
                             {"final_model", (run_dir_ / "final").string()}};
   runlog::write_json_atomically(run_dir_ / "summary.json", summary);
   return summary;

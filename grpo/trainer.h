@@ -12,15 +12,15 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
-#include "datasets/problem_stream.h"
 #include "eval/evaluate.h"
 #include "grpo/policy_update.h"
 #include "grpo/run_config.h"
+#include "grpo/run_data.h"
 #include "grpo/sampling.h"
 #include "grpo/train_batch.h"
 #include "grpo/trainer_state.h"
 #include "policy/checkpoint.h"
-#include "rewards/rubric.h"
+#include "rewards/source_rubrics.h"
 #include "rollout/engine.h"
 #include "runlog/metrics_log.h"
 #include "runlog/run_lock.h"
@@ -34,7 +34,8 @@ struct StepLog {
 
 class Trainer {
  public:
-  // Loads the policy, task and rubric; nothing is written until run().
+  // Loads the policy, the rubrics and every data source (checking each row, run_data.h); nothing is written
+  // until run(), so bad data fails before a run directory exists.
   explicit Trainer(RunConfig config);
   // Creates output_dir/run_name, trains, evaluates, saves. An existing directory there is replaced only
   // with overwrite and only when it is an aha run (runlog::is_run_directory) that no process holds: it is
@@ -65,9 +66,9 @@ class Trainer {
   void refresh_reference(nlohmann::json& m);  // every grpo.ref_refresh_steps: reference := policy
   nlohmann::json train_loop(int64_t first_step);
   void check_sizes_against_model() const;
-  void evaluate_before();  // the held-out eval before training: eval_before.json and the step-0 row
-  eval::EvalResult evaluate();
-  eval::EvalOptions eval_options() const;
+  void evaluate_before();  // the held-out evals before training: eval_before.json and the step-0 row
+  nlohmann::json evaluate();  // every data.eval set: {"<name>": summary, ...}
+  eval::EvalOptions eval_options(const EvalSet& set) const;
   CheckpointParts checkpoint_parts();
   void restore_replaced_run();  // a new run failed before its first step: the run it replaced comes back
   void discard_replaced_run();  // the new run completed a step: the replaced run is deleted
@@ -75,14 +76,12 @@ class Trainer {
   RunConfig config_;
   policy::LoadedPolicy policy_;
   policy::Transformer reference_{nullptr};
-  std::unique_ptr<datasets::Task> task_;
-  std::unique_ptr<datasets::ProblemStream> stream_;
-  std::string template_text_;
-  std::unique_ptr<rewards::Rubric> rubric_;
+  std::unique_ptr<rewards::SourceRubrics> rubrics_;
+  std::unique_ptr<policy::PromptRenderer> renderer_;
+  std::unique_ptr<RunData> data_;
   std::unique_ptr<rollout::Engine> engine_;
   std::unique_ptr<GroupSampler> sampler_;
   std::unique_ptr<PolicyUpdater> updater_;
-  std::vector<datasets::Problem> eval_problems_;
   int64_t eos_token_id_ = 0;
   TrainerState state_;
   std::filesystem::path run_dir_;

@@ -35,6 +35,9 @@ class BatchRule : public Rule {
   virtual std::vector<double> score_batch(std::span<const RewardInput> inputs) const = 0;
   double score(const RewardInput& input) const final { return score_batch({&input, 1}).front(); }
   virtual ExternalStats stats() const { return {}; }
+  // Running code outside aha (a plugin, a program) per data row would be slow and have side effects: no
+  // check unless the rule can parse its ground truth itself (code).
+  void check_ground_truth(const RewardInput&) const override {}
   uint64_t failures() const { return stats().failed_samples; }
 };
 

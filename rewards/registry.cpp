@@ -48,4 +48,10 @@ std::unique_ptr<Rule> make_rule(const RuleSpec& spec) {
                               " (custom, plugin and program also as <kind>.<label>)");
 }
 
+bool is_shaping_rule(const std::string& name) {
+  for (const char* shaping : {"format", "overlong", "length_range", "language", "repetition"})
+    if (name == shaping) return true;
+  return false;
+}
+
 }  // namespace aha::rewards

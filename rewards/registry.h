@@ -25,4 +25,8 @@ namespace aha::rewards {
 std::unique_ptr<Rule> make_rule(const RuleSpec& spec);
 std::vector<std::string> known_rules();
 
+// Rules that shape a reward (format, overlong, length_range, language, repetition) rather than decide
+// whether the answer is right; every other rule is a verifier (SourceRubrics::verifier).
+bool is_shaping_rule(const std::string& name);
+
 }  // namespace aha::rewards

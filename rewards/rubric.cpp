@@ -93,6 +93,16 @@ std::vector<RubricResult> Rubric::score_batch(const std::vector<RewardInput>& in
   return results;
 }
 
+void Rubric::check_ground_truth(const RewardInput& input) const {
+  for (size_t i = 0; i < rules_.size(); ++i) {
+    try {
+      rules_[i]->check_ground_truth(input);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("the rule " + specs_[i].name + " cannot read it: " + e.what());
+    }
+  }
+}
+
 std::vector<RuleFailures> Rubric::failures() const {
   std::vector<RuleFailures> out;
   for (size_t i = 0; i < rules_.size(); ++i)

@@ -39,6 +39,8 @@ class Rubric {
   // Cumulative counters of every BatchRule in the rubric, in rubric order.
   std::vector<RuleFailures> failures() const;
   const std::vector<RuleSpec>& specs() const { return specs_; }
+  // Throws std::invalid_argument "<rule>: ..." when one of the rules cannot read input's ground truth.
+  void check_ground_truth(const RewardInput& input) const;
 
  private:
   std::vector<RuleSpec> specs_;

@@ -13,7 +13,8 @@ namespace aha::rewards {
 struct RewardInput {
   std::string prompt;
   std::string completion;
-  std::string answer;  // ground truth
+  std::string answer;                   // ground truth
+  const nlohmann::json* row = nullptr;  // the problem's whole data row (datasets/sources.h), or null
 };
 
 class Rule {
@@ -21,6 +22,14 @@ class Rule {
   virtual ~Rule() = default;
   virtual std::string name() const = 0;
   virtual double score(const RewardInput& input) const = 0;
+  // Throws std::invalid_argument when this rule cannot read `input`'s ground truth; run on every data row
+  // before training so a bad answer is found at load time, not as zeros mid-run. The default scores an
+  // empty completion: every built-in per-sample rule reads the ground truth first and throws on a bad one.
+  virtual void check_ground_truth(const RewardInput& input) const {
+    RewardInput empty = input;
+    empty.completion.clear();
+    (void)score(empty);
+  }
 };
 
 struct RuleSpec {

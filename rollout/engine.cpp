@@ -38,7 +38,7 @@ RolloutResult Engine::generate(const std::vector<std::string>& prompts, int64_t 
   RolloutResult result;
   int64_t T = 0;
   for (const auto& prompt : prompts) {
-    result.prompt_ids.push_back(tokenizer_->encode(prompt));
+    result.prompt_ids.push_back(encode_prompt_ ? encode_prompt_(prompt) : tokenizer_->encode(prompt));
     if (result.prompt_ids.back().empty()) throw std::invalid_argument("rollout: empty prompt");
     T = std::max<int64_t>(T, result.prompt_ids.back().size());
   }

@@ -6,6 +6,7 @@
 // optionally the experts every MoE layer chose for each input token (router replay).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -49,7 +50,13 @@ class Engine {
  public:
   Engine(policy::Transformer model, std::shared_ptr<const policy::Tokenizer> tokenizer, int64_t eos_token_id);
 
-  // seeds: one per completion (P*G). Prompts are encoded as-is (no BOS is added).
+  // How prompt texts become token ids; by default tokenizer.encode as-is (no BOS is added). The trainer
+  // and `aha eval` set policy::PromptRenderer::encode, which adds BOS as the model's tokenizer_config says.
+  void set_prompt_encoder(std::function<std::vector<int64_t>(const std::string&)> encode) {
+    encode_prompt_ = std::move(encode);
+  }
+
+  // seeds: one per completion (P*G).
   RolloutResult generate(const std::vector<std::string>& prompts, int64_t group_size,
                          const GenerationConfig& config, const std::vector<uint64_t>& seeds);
 
@@ -57,6 +64,7 @@ class Engine {
   policy::Transformer model_;
   std::shared_ptr<const policy::Tokenizer> tokenizer_;
   int64_t eos_token_id_;
+  std::function<std::vector<int64_t>(const std::string&)> encode_prompt_;
 };
 
 }  // namespace aha::rollout

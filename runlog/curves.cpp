@@ -17,13 +17,13 @@ struct Panel {
   const char* color;
   const char* band_min = nullptr;  // keys of a shaded min..max band, drawn when both are present
   const char* band_max = nullptr;
-  const char* eval_key = nullptr;  // held-out evaluation, drawn as points
+  const char* eval_metric = nullptr;  // held-out evals' eval/<name>/<metric> (and eval/<metric>), as points
   bool unit_interval = false;      // a rate: the y axis always spans [0, 1]
 };
 
 const Panel kPanels[] = {
     {"reward", "reward", "#1f77b4"},
-    {"accuracy", "accuracy", "#2ca02c", nullptr, nullptr, "eval/pass@1", true},
+    {"accuracy", "accuracy", "#2ca02c", nullptr, nullptr, "pass@1", true},
     {"response length", "completions/mean_length", "#ff7f0e", "completions/min_length", "completions/max_length"},
     {"KL", "kl", "#d62728"},
     {"entropy", "entropy", "#9467bd"},
@@ -57,6 +57,26 @@ std::vector<Point> series(const std::vector<nlohmann::json>& rows, const char* k
   std::stable_sort(points.begin(), points.end(),
                    [](const Point& a, const Point& b) { return a.step < b.step; });
   return points;
+}
+
+// Every held-out eval's series of `metric`: the keys eval/<name>/<metric> (and eval/<metric>), by key.
+std::vector<std::pair<std::string, std::vector<Point>>> eval_series(const std::vector<nlohmann::json>& rows,
+                                                                    const char* metric) {
+  std::vector<std::pair<std::string, std::vector<Point>>> out;
+  if (metric == nullptr) return out;
+  const std::string suffix = std::string("/") + metric;
+  std::vector<std::string> keys;
+  for (const auto& row : rows) {
+    if (!row.is_object()) continue;
+    for (const auto& [key, _] : row.items())
+      if (key.rfind("eval/", 0) == 0 && key.size() > suffix.size() &&
+          key.compare(key.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+          std::find(keys.begin(), keys.end(), key) == keys.end())
+        keys.push_back(key);
+  }
+  std::sort(keys.begin(), keys.end());
+  for (const auto& key : keys) out.emplace_back(key, series(rows, key.c_str()));
+  return out;
 }
 
 // The min..max band from the rows that carry both ends.
@@ -193,11 +213,11 @@ std::string polyline_path(const std::vector<Point>& points, const Axis& x, const
 std::string draw_panel(const Panel& panel, const std::vector<nlohmann::json>& rows) {
   const auto raw = series(rows, panel.key);
   const auto [band_low, band_high] = band_series(rows, panel.band_min, panel.band_max);
-  const auto evals = series(rows, panel.eval_key);
+  const auto evals = eval_series(rows, panel.eval_metric);
   const bool has_band = !band_low.empty();
 
   std::string svg = text_element(kPlotLeft, 20, panel.title, "font-size=\"13\" font-weight=\"bold\"");
-  if (raw.empty() && evals.empty()) {
+  if (raw.empty() && evals.empty()) {  // (eval_series keeps only keys some row has)
     svg += "<rect x=\"" + number(kPlotLeft) + "\" y=\"" + number(kPlotTop) + "\" width=\"" +
            number(kPlotRight - kPlotLeft) + "\" height=\"" + number(kPlotBottom - kPlotTop) +
            "\" fill=\"none\" stroke=\"#cccccc\"/>\n";
@@ -214,7 +234,7 @@ std::string draw_panel(const Panel& panel, const std::vector<nlohmann::json>& ro
     }
   };
   extend(raw);
-  extend(evals);
+  for (const auto& [_, points] : evals) extend(points);
   if (has_band) extend(band_low), extend(band_high);
   if (panel.unit_interval) value_low = std::min(value_low, 0.0), value_high = std::max(value_high, 1.0);
   const Axis x = nice_axis(step_low, step_high, kPlotLeft, kPlotRight);
@@ -267,13 +287,16 @@ std::string draw_panel(const Panel& panel, const std::vector<nlohmann::json>& ro
                   value_label(raw.back().step).c_str());
     svg += text_element(kPlotRight, 20, last, "font-size=\"10\" fill=\"#555555\" text-anchor=\"end\"");
   }
-  for (const auto& p : evals)
-    svg += "<circle cx=\"" + number(x.at(p.step)) + "\" cy=\"" + number(y.at(p.value)) +
-           "\" r=\"4\" fill=\"#222222\" stroke=\"#ffffff\" stroke-width=\"1\"/>\n";
-  if (!evals.empty()) {
-    svg += "<circle cx=\"" + number(kPlotLeft + 10) + "\" cy=\"" + number(kPlotTop + 10) +
-           "\" r=\"4\" fill=\"#222222\"/>\n";
-    svg += text_element(kPlotLeft + 18, kPlotTop + 13.5, panel.eval_key, "font-size=\"10\"");
+  static const char* kEvalColors[] = {"#222222", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
+  for (size_t e = 0; e < evals.size(); ++e) {
+    const std::string fill = kEvalColors[e % std::size(kEvalColors)];
+    for (const auto& p : evals[e].second)
+      svg += "<circle cx=\"" + number(x.at(p.step)) + "\" cy=\"" + number(y.at(p.value)) + "\" r=\"4\" fill=\"" +
+             fill + "\" stroke=\"#ffffff\" stroke-width=\"1\"/>\n";
+    const double legend_y = kPlotTop + 10 + 13 * static_cast<double>(e);
+    svg += "<circle cx=\"" + number(kPlotLeft + 10) + "\" cy=\"" + number(legend_y) + "\" r=\"4\" fill=\"" + fill +
+           "\"/>\n";
+    svg += text_element(kPlotLeft + 18, legend_y + 3.5, evals[e].first, "font-size=\"10\"");
   }
   return svg;
 }

@@ -2,7 +2,7 @@
 // length rising over RL steps) drawn from the rows of metrics.jsonl, refreshed as training goes.
 //
 // A 3 × 2 grid of panels, one metric each, against step:
-//   reward · accuracy (+ eval/pass@1 points) · response length (+ min..max band) · KL · entropy · format rate
+//   reward · accuracy (+ every eval/<name>/pass@1 as points) · response length (+ min..max band) · KL · entropy · format rate
 // Each panel shows the raw values as a light line and, from 10 points on, TensorBoard's debiased EMA as a
 // solid line; a metric with no finite value says "no data". Plain SVG 1.1 (no scripts, no CSS, no fonts to
 // fetch) so any browser or image viewer shows it.

@@ -365,6 +365,10 @@ CodeStats CodeRule::code_stats() const {
   return s;
 }
 
+void CodeRule::check_ground_truth(const RewardInput& input) const {
+  (void)parse_code_task(input.answer);
+}
+
 std::vector<CodeVerdict> CodeRule::judge_batch(std::span<const RewardInput> inputs) const {
   ++counters_->batches;
   // Ground truths first: a malformed one is a data bug and fails the batch before anything runs.

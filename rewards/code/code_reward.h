@@ -83,6 +83,7 @@ class CodeRule final : public BatchRule {
   ~CodeRule() override;
   std::string name() const override { return "code"; }
   std::vector<double> score_batch(std::span<const RewardInput> inputs) const override;
+  void check_ground_truth(const RewardInput& input) const override;
   // BatchRule's counters: samples, failed_samples (those given fallback_score: timeouts and sandbox
   // errors), timeouts (samples), start_failures (sandbox errors). code_stats() has the full picture.
   ExternalStats stats() const override;

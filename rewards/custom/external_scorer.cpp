@@ -20,8 +20,10 @@ std::string seconds_text(double seconds) {
 
 std::string encode_reward_request(std::span<const RewardInput> inputs) {
   nlohmann::json items = nlohmann::json::array();
-  for (const RewardInput& input : inputs)
+  for (const RewardInput& input : inputs) {
     items.push_back({{"prompt", input.prompt}, {"completion", input.completion}, {"answer", input.answer}});
+    if (input.row) items.back()["row"] = *input.row;  // every field of the data row
+  }
   const nlohmann::json request = {{"version", 1}, {"inputs", std::move(items)}};
   // ASCII-only JSON: no locale or encoding setting on the other side can misread it. Invalid UTF-8 in
   // model output becomes U+FFFD instead of an exception.

@@ -4,7 +4,8 @@
 //                                   "timeout_s": 10, "fallback": 0}}
 //
 // Protocol "aha reward JSON lines", version 1. One request line per batch, one reply line per request:
-//   aha  -> program  {"version": 1, "inputs": [{"prompt": "...", "completion": "...", "answer": "..."}, ...]}
+//   aha  -> program  {"version": 1, "inputs": [{"prompt": "...", "completion": "...", "answer": "...",
+//                     "row": {...}}, ...]}   (row: the data row's every field, when the problem came from a data file)
 //   program -> aha   {"scores": [1.0, 0.0, null, ...]}       one number or null per input, in order
 //              or    {"error": "why"}                          the whole batch failed
 // Requests are single-line, ASCII-only JSON (non-ASCII is \u-escaped; invalid UTF-8 in model output

@@ -94,11 +94,11 @@ TEST_CASE("bad benchmark rows name the file line and field", "[benchmarks]") {
     CHECK_THROWS_WITH(load_benchmark(find_benchmark(name), file), Contains(message));
   };
   expect_error("gsm8k", "{\"question\": \"q\", \"answer\": \"18\"}\n",
-               "rows.jsonl:1: field 'answer': expected a text containing '#### '");
+               "rows.jsonl:1: field 'answer': expected a text containing '####'");
   expect_error("gsm8k", "{\"question\": \"q\", \"answer\": \"#### 1\"}\n\n{\"answer\": \"#### 2\"}\n",
-               "rows.jsonl:3: field 'question': expected a non-empty string, got nothing (missing)");
+               "rows.jsonl:3: field 'question': expected a non-empty string or a list of chat messages");
   expect_error("aime24", "{\"id\": 1, \"problem\": \"p\", \"answer\": null}\n",
-               "rows.jsonl:1: field 'answer': expected a string or a number, got null");
+               "rows.jsonl:1: field 'answer': expected a non-empty string or a number, got null");
   expect_error("math500", "{\"question\": \"q\", \"answer\": \"x\"}\nnot json\n", "rows.jsonl:1: field 'answer'");
   expect_error("math500", "{\"question\": \"q\", \"answer\": \"The answer is: 5\"}\nnot json\n",
                "rows.jsonl:2: invalid JSON");
@@ -106,5 +106,5 @@ TEST_CASE("bad benchmark rows name the file line and field", "[benchmarks]") {
                "rows.jsonl:1: field 'entry_point'");
   expect_error("amc23", "\n", "no problems");
   CHECK_THROWS_WITH(load_benchmark(find_benchmark("gsm8k"), dir.path / "absent.jsonl"),
-                    Contains("absent.jsonl: cannot open"));
+                    Contains("absent.jsonl: no such data file"));
 }

@@ -37,7 +37,7 @@ TEST_CASE("make_task builds arith with defaults and with options", "[task]") {
 }
 
 TEST_CASE("make_task errors name the task, the key and the allowed values", "[task]") {
-  CHECK_THROWS_WITH(make_task("gsm8k", nullptr), Equals("unknown task 'gsm8k'; known tasks: arith"));
+  CHECK_THROWS_WITH(make_task("gsm8k", nullptr), Equals("unknown task 'gsm8k'; known tasks: arith, countdown"));
   CHECK_THROWS_WITH(make_task("arith", {{"max_operands", 9}}),
                     Contains("'max_operands'") && Contains("min_terms, max_terms, max_operand"));
   CHECK_THROWS_WITH(make_task("arith", {{"max_operand", "99"}}),
