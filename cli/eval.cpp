@@ -46,16 +46,19 @@ int eval_responses(const EvalArgs& args) {
 int cmd_eval(const EvalArgs& args) {
   if (!args.responses.empty()) return eval_responses(args);
   if (args.model.empty()) throw std::invalid_argument("eval: --model DIR is required (or --responses FILE)");
-  if (args.task.empty() == args.benchmark.empty())
-    throw std::invalid_argument("eval: give exactly one of --task arith or --benchmark gsm8k|math500|aime24|amc23|humaneval");
+  if (args.task.empty() + args.benchmark.empty() + args.source.empty() != 2)
+    throw std::invalid_argument(
+        "eval: give exactly one of --task arith, --benchmark gsm8k|math500|aime24|amc23|humaneval or --source SPEC");
+  if (!args.verifier.empty() && args.source.empty()) throw std::invalid_argument("--verifier: only with --source");
   if (!args.data.empty() && args.benchmark.empty()) throw std::invalid_argument("--data: only with --benchmark");
   if (!args.task.empty() && args.problems && *args.problems < 1)
     throw std::invalid_argument("--problems: expected >= 1 with --task (0 means all only for a benchmark), " +
                                 std::string("got ") + std::to_string(*args.problems));
   const eval::ProblemSource source =
-      args.task.empty() ? eval::benchmark_source(args.benchmark, args.data,
-                                                 args.problems.value_or(eval::BenchmarkDefaults::problems))
-                        : eval::task_source(args.task, args.split, args.problems, args.seed);
+      !args.source.empty() ? eval::data_source(args.source, args.verifier, args.problems, args.seed)
+      : args.task.empty()  ? eval::benchmark_source(args.benchmark, args.data,
+                                                    args.problems.value_or(eval::BenchmarkDefaults::problems))
+                           : eval::task_source(args.task, args.split, args.problems, args.seed);
   const std::string template_name = args.template_name.value_or(source.template_name);
   if (template_name != "chat") datasets::resolve_template(template_name);  // a bad template fails before loading
   eval::EvalOptions options = eval::scoring_options(source.verifier, args.workers);

@@ -19,7 +19,9 @@ namespace aha::cli {
 // problems >= 0, temperature, top-p, seed) is checked by the option parser in cli/main.cpp.
 struct EvalArgs {
   std::string model, compare;      // model directories; compare: a second model ("after")
-  std::string task, benchmark;     // exactly one names the problems (or, with responses, the verifier)
+  std::string task, benchmark;     // exactly one of these or source names the problems (or, with responses, the verifier)
+  std::string source;              // a data source as data.eval writes it: JSON object or string
+  std::string verifier;            // with source: the grading rule ("" : the source's natural one)
   std::string data;                // benchmark file instead of its default under ../shared/data
   std::string responses;           // JSONL of completions made elsewhere: no model
   std::string split = "test";      // arith only

@@ -487,6 +487,10 @@ int main(int argc, char** argv) {
   eval->add_option("--task", eval_args.task, "arith; with --responses the verifier (math, gsm8k, integer, code, ...)");
   eval->add_option("--benchmark", eval_args.benchmark, "gsm8k, math500, aime24, amc23 or humaneval");
   eval->add_option("--data", eval_args.data, "benchmark file (default: ../shared/data/<benchmark>/...)");
+  eval->add_option("--source", eval_args.source,
+                   "any data source as data.eval writes it: a path, benchmark or generator, or a JSON object "
+                   "with a field mapping, e.g. '{\"path\": \"test.parquet\", \"preset\": \"math\"}'");
+  eval->add_option("--verifier", eval_args.verifier, "with --source: the rule that grades it (default: the source's)");
   eval->add_option("--responses", eval_args.responses, "grade completions made elsewhere: JSONL {answer, responses}");
   eval->add_option("--split", eval_args.split, "arith: train or test");
   auto* template_option = eval->add_option("--template", eval_template, "r1zero, compact, chat, or text with {question}");

@@ -262,6 +262,14 @@ std::vector<std::string> mapping_presets() {
   return {"gsm8k", "math", "countdown", "humaneval", "mbpp", "code_io", "verl"};
 }
 
+std::string natural_verifier(const SourceSpec& spec) {
+  if (spec.kind == SourceKind::Benchmark) return find_benchmark(spec.location).rule;
+  if (spec.kind == SourceKind::Generator) return spec.location == "arith" ? "accuracy" : spec.location;
+  if (spec.preset == "gsm8k" || spec.preset == "math" || spec.preset == "countdown") return spec.preset;
+  if (spec.preset == "humaneval" || spec.preset == "mbpp" || spec.preset == "code_io") return "code";
+  return "";
+}
+
 OnBadRow parse_on_bad_row(const std::string& text) {
   if (text == "error") return OnBadRow::Error;
   if (text == "skip") return OnBadRow::Skip;

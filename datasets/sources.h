@@ -79,6 +79,10 @@ SourceSpec parse_source(const nlohmann::json& j, const std::string& where);
 // One source (an object or string) or a list of them; an empty list is an error.
 std::vector<SourceSpec> parse_sources(const nlohmann::json& j, const std::string& where);
 std::vector<std::string> mapping_presets();
+// The reward rule that naturally grades a source: a benchmark's own, a generator's (arith: accuracy,
+// countdown: countdown), a preset's (gsm8k, math, countdown; code for humaneval, mbpp and code_io); ""
+// when nothing says (a plain mapping or veRL rows, whose data sources vary).
+std::string natural_verifier(const SourceSpec& spec);
 
 enum class OnBadRow { Error, Skip };
 OnBadRow parse_on_bad_row(const std::string& text);  // "error" | "skip"

@@ -85,6 +85,33 @@ ProblemSource benchmark_source(const std::string& benchmark_name, const std::str
   return source;
 }
 
+ProblemSource data_source(const std::string& spec_text, const std::string& verifier, std::optional<int64_t> problems,
+                          uint64_t seed) {
+  nlohmann::json j = spec_text;
+  if (!spec_text.empty() && spec_text.front() == '{') {
+    j = nlohmann::json::parse(spec_text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded()) throw std::invalid_argument("--source: invalid JSON: " + spec_text);
+  }
+  datasets::SourceSpec spec = datasets::parse_source(j, "--source");
+  const bool generated = spec.kind == datasets::SourceKind::Generator;
+  if (problems) spec.size = *problems;
+  else if (generated && spec.size == 0) spec.size = HeldOutDefaults::problems;
+  ProblemSource source;
+  source.problems = datasets::load_source(spec, datasets::Split::Test, seed, datasets::OnBadRow::Error,
+                                          datasets::kDefaultDataDir)
+                        .problems;
+  source.verifier = verifier.empty() ? datasets::natural_verifier(spec) : verifier;
+  if (source.verifier.empty())
+    throw std::invalid_argument("--source " + spec.name +
+                                ": nothing says which rule grades it; give --verifier (math, gsm8k, integer, code, ...)");
+  source.template_name = generated ? HeldOutDefaults::template_name : BenchmarkDefaults::template_name;
+  source.temperature = generated ? HeldOutDefaults::temperature : BenchmarkDefaults::temperature;
+  source.top_p = generated ? HeldOutDefaults::top_p : BenchmarkDefaults::top_p;
+  source.max_new_tokens = generated ? HeldOutDefaults::max_new_tokens : BenchmarkDefaults::max_new_tokens;
+  source.description = {{"source", spec.to_json()}};
+  return source;
+}
+
 std::string verifier_for(const std::string& name) {
   for (const std::string& b : datasets::benchmark_names())
     if (b == name) return datasets::find_benchmark(name).rule;

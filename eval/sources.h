@@ -60,6 +60,13 @@ ProblemSource task_source(const std::string& task, const std::string& split, std
 // std::invalid_argument; errors reading the file as datasets::load_benchmark gives them.
 ProblemSource benchmark_source(const std::string& benchmark, const std::string& data_file, int64_t problems);
 
+// Any data source as the run config's data.eval writes it (datasets/sources.h): `spec` is its JSON object or
+// its string form. `problems` (unset: all; generators: HeldOutDefaults::problems) caps it; `verifier` ""
+// takes the source's natural one (datasets::natural_verifier), and a source without one needs it given.
+// Generators keep HeldOutDefaults, everything else BenchmarkDefaults. Errors as load_source gives them.
+ProblemSource data_source(const std::string& spec, const std::string& verifier, std::optional<int64_t> problems,
+                          uint64_t seed);
+
 // The verifier rule for completions made elsewhere: a benchmark name grades as that benchmark does,
 // "arith" as the arith task does (accuracy); anything else is a rule name (math, gsm8k, integer, code, ...).
 std::string verifier_for(const std::string& name);

@@ -226,3 +226,29 @@ TEST_CASE("data.on_bad_row skip counts bad rows and data.max_prompt_length drops
   CHECK(counts["problems"] == 30);
   CHECK(out.out.find("aha data: train mine:") != std::string::npos);
 }
+
+TEST_CASE("aha eval --source grades a model on any data source, with the same pass@1 as a training eval") {
+  DataRun run;
+  const std::string spec = json{{"path", (run.root / "rows.jsonl").string()}, {"prompt_key", "q"},
+                                {"answer_key", "sol.final"}}.dump();
+  const std::string args = "eval --model model --source '" + spec +
+                           "' --problems 6 --samples 2 --template compact --temperature 1 --top-p 1 "
+                           "--max-new-tokens 40";
+  const auto missing = run_aha_command(args, run.root);
+  CHECK(missing.code == 1);
+  CHECK(missing.err.find("give --verifier") != std::string::npos);
+  const auto out = run_aha_command(args + " --verifier accuracy", run.root);
+  INFO(out.err);
+  REQUIRE(out.code == 0);
+  const json summary = json::parse(out.out);
+  CHECK(summary["problems"] == 6);
+  CHECK(summary["verifier"] == "accuracy");
+  // the same problems, samples and seed as a run's data.eval of this source give the same pass@1
+  json held_out = json::parse(spec);
+  held_out["size"] = 6;
+  json config = run.config({{"train", own_rows(run)}, {"eval", held_out}});
+  config["train"]["eval_samples"] = 2;
+  config["train"]["steps"] = 1;
+  REQUIRE(run.train(config).code == 0);
+  CHECK(run.summary()["eval_before"]["rows"]["pass@1"] == summary["pass@1"]);
+}
