@@ -489,5 +489,5 @@ TEST_CASE("aha eval on a benchmark file and --compare of two models on the same 
   CHECK_THAT(chat.err, Catch::Contains("model/tokenizer_config.json: not found; --template chat needs"));
   auto neither = run_aha_command("eval --model model", tmp.path);
   CHECK(neither.code == 1);
-  CHECK_THAT(neither.err, Catch::Contains("exactly one of --task arith or --benchmark"));
+  CHECK_THAT(neither.err, Catch::Contains("exactly one of --task arith, --benchmark"));
 }
