@@ -20,12 +20,6 @@ int64_t apply(int64_t lhs, char op, int64_t rhs) {
   return op == '+' ? lhs + rhs : lhs - rhs;
 }
 
-std::string hex16(uint64_t x) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
-  return buf;
-}
-
 int read_int_option(const std::string& key, const nlohmann::json& value) {
   const bool fits = value.is_number_unsigned() ? value.get<uint64_t>() <= static_cast<uint64_t>(INT_MAX)
                     : value.is_number_integer()
@@ -121,36 +115,22 @@ ArithmeticTask::ArithmeticTask(ArithmeticConfig config) : config_(config) {
 }
 
 std::vector<Problem> ArithmeticTask::problems(Split split, size_t count, uint64_t seed) const {
-  // One stream per (seed, split), consumed in order, so a longer list extends a shorter one.
-  Rng rng(mix_seed(seed, split == Split::Train ? 1 : 2));
-  std::vector<Problem> out;
-  out.reserve(count);
-  std::unordered_set<std::string> seen;
-  // Generous cap (the test split accepts ~1 draw in 10) so an impossible request fails instead of hanging.
-  const size_t max_draws = 200 * count + 100000;
-  for (size_t draws = 0; out.size() < count; ++draws) {
-    if (draws == max_draws)
-      throw std::runtime_error("task 'arith': found only " + std::to_string(out.size()) + " distinct " +
-                               split_name(split) + " problems in " + std::to_string(max_draws) +
-                               " draws, asked for " + std::to_string(count) +
-                               "; raise max_operand or max_terms, or ask for fewer");
-    Expression e;
-    const int64_t n_terms = rng.uniform_int(config_.min_terms, config_.max_terms);
-    int64_t value = rng.uniform_int(0, config_.max_operand);
-    e.operands.push_back(value);
-    for (int64_t i = 1; i < n_terms; ++i) {
-      const int64_t operand = rng.uniform_int(0, config_.max_operand);
-      // "-" only when it keeps the running value >= 0; then a fair coin.
-      const char op = (value >= operand && rng.bernoulli(0.5)) ? '-' : '+';
-      value = apply(value, op, operand);
-      e.operands.push_back(operand);
-      e.ops.push_back(op);
-    }
-    std::string question = format_question(e);
-    if (split_of(question) != split || !seen.insert(question).second) continue;
-    out.push_back(Problem{"arith-" + hex16(fnv1a64(question)), std::move(question), std::to_string(value)});
-  }
-  return out;
+  return draw_distinct_problems("arith", split, count, seed, "raise max_operand or max_terms",
+                                [&](Rng& rng) -> std::optional<std::pair<std::string, std::string>> {
+                                  Expression e;
+                                  const int64_t n_terms = rng.uniform_int(config_.min_terms, config_.max_terms);
+                                  int64_t value = rng.uniform_int(0, config_.max_operand);
+                                  e.operands.push_back(value);
+                                  for (int64_t i = 1; i < n_terms; ++i) {
+                                    const int64_t operand = rng.uniform_int(0, config_.max_operand);
+                                    // "-" only when it keeps the running value >= 0; then a fair coin.
+                                    const char op = (value >= operand && rng.bernoulli(0.5)) ? '-' : '+';
+                                    value = apply(value, op, operand);
+                                    e.operands.push_back(operand);
+                                    e.ops.push_back(op);
+                                  }
+                                  return std::pair{format_question(e), std::to_string(value)};
+                                });
 }
 
 std::string ArithmeticTask::demonstration(const Problem& p, const DemoNoise& noise, uint64_t seed) const {

@@ -22,12 +22,6 @@ constexpr int kMaxNumbersLimit = 4;
 constexpr int kMaxFailedAttemptsLimit = 10;
 constexpr const char kOps[] = {'+', '-', '*', '/'};
 
-std::string hex16(uint64_t x) {
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
-  return buf;
-}
-
 int read_int_option(const std::string& key, const nlohmann::json& value) {
   const bool fits = value.is_number_unsigned() ? value.get<uint64_t>() <= static_cast<uint64_t>(INT_MAX)
                     : value.is_number_integer()
@@ -253,35 +247,18 @@ CountdownTask::CountdownTask(CountdownConfig config) : config_(config) {
 }
 
 std::vector<Problem> CountdownTask::problems(Split split, size_t count, uint64_t seed) const {
-  // One stream per (seed, split), consumed in order, so a longer list extends a shorter one.
-  Rng rng(mix_seed(seed, split == Split::Train ? 1 : 2));
-  std::vector<Problem> out;
-  out.reserve(count);
-  std::unordered_set<std::string> seen;
-  // Generous cap (the test split accepts ~1 draw in 10) so an impossible request fails instead of hanging.
-  const size_t max_draws = 200 * count + 100000;
-  for (size_t draws = 0; out.size() < count; ++draws) {
-    if (draws == max_draws)
-      throw std::runtime_error("task 'countdown': found only " + std::to_string(out.size()) + " distinct " +
-                               split_name(split) + " problems in " + std::to_string(max_draws) +
-                               " draws, asked for " + std::to_string(count) +
-                               "; widen the number or target range, or ask for fewer");
-    CountdownPuzzle puzzle;
-    const int64_t n = rng.uniform_int(config_.min_numbers, config_.max_numbers);
-    for (int64_t k = 0; k < n; ++k) puzzle.numbers.push_back(rng.uniform_int(config_.min_number, config_.max_number));
-    // The target is the value of a random expression over the numbers, so the puzzle has a solution.
-    const std::optional<Attempt> made = random_attempt(puzzle.numbers, config_.max_intermediate, rng);
-    if (!made || made->value < config_.min_target || made->value > config_.max_target) continue;
-    puzzle.target = made->value;
-    std::string question = countdown_question(puzzle.numbers, puzzle.target);
-    if (split_of(question) != split || !seen.insert(question).second) continue;
-    Problem p;
-    p.id = "countdown-" + hex16(fnv1a64(question));
-    p.question = std::move(question);
-    p.answer = countdown_answer(puzzle);
-    out.push_back(std::move(p));
-  }
-  return out;
+  return draw_distinct_problems(
+      "countdown", split, count, seed, "widen the number or target range",
+      [&](Rng& rng) -> std::optional<std::pair<std::string, std::string>> {
+        CountdownPuzzle puzzle;
+        const int64_t n = rng.uniform_int(config_.min_numbers, config_.max_numbers);
+        for (int64_t k = 0; k < n; ++k) puzzle.numbers.push_back(rng.uniform_int(config_.min_number, config_.max_number));
+        // The target is the value of a random expression over the numbers, so the puzzle has a solution.
+        const std::optional<Attempt> made = random_attempt(puzzle.numbers, config_.max_intermediate, rng);
+        if (!made || made->value < config_.min_target || made->value > config_.max_target) return std::nullopt;
+        puzzle.target = made->value;
+        return std::pair{countdown_question(puzzle.numbers, puzzle.target), countdown_answer(puzzle)};
+      });
 }
 
 std::string CountdownTask::demonstration(const Problem& p, const DemoNoise& noise, uint64_t seed) const {

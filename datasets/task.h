@@ -4,9 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace aha::datasets {
@@ -53,6 +56,15 @@ class Task {
   // Deterministic in (p, noise, seed). Never contains the end-of-text token: the caller appends it.
   virtual std::string demonstration(const Problem& p, const DemoNoise& noise, uint64_t seed) const = 0;
 };
+
+// The draw loop every generator shares: `candidate` draws one (question, answer) from the stream of
+// (seed, split) or nullopt to draw again; a question of the other split or seen before is skipped. A longer
+// count extends a shorter one's list. Ids are "<task>-<16 hex digits of the question's hash>". After
+// 200·count + 100000 draws it throws std::runtime_error naming the task and `widen` (what to change).
+class Rng;
+std::vector<Problem> draw_distinct_problems(
+    const std::string& task, Split split, size_t count, uint64_t seed, const std::string& widen,
+    const std::function<std::optional<std::pair<std::string, std::string>>(Rng&)>& candidate);
 
 // Known names: "arith". Unknown name -> std::invalid_argument listing the known tasks; an unknown option
 // key or a value of the wrong type -> std::invalid_argument naming the key and the allowed keys.
