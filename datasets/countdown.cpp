@@ -149,6 +149,11 @@ std::string render_attempt(const std::vector<std::string>& steps, const std::str
   return text + ' ' + verdict + '.';
 }
 
+DemoFormat broken_format(Rng& rng) {
+  return kBrokenDemoFormats[static_cast<size_t>(
+      rng.uniform_int(0, static_cast<int64_t>(kBrokenDemoFormats.size()) - 1))];
+}
+
 }  // namespace
 
 void CountdownConfig::validate() const {
@@ -274,6 +279,11 @@ std::string CountdownTask::demonstration(const Problem& p, const DemoNoise& nois
   const bool wrong = rng.bernoulli(noise.wrong_step_prob);
   const bool broken = rng.bernoulli(noise.broken_format_prob);
   const int64_t failed = rng.uniform_int(0, config_.max_failed_attempts);
+  // Drawn only when on, so demonstrations without guesses keep the bytes they had before guesses existed.
+  if (noise.guess_prob > 0.0 && rng.bernoulli(noise.guess_prob)) {
+    const std::optional<Attempt> guess = random_attempt(puzzle.numbers, cap, rng);
+    if (guess) return render_demonstration("", guess->expr, broken ? broken_format(rng) : DemoFormat::Clean);
+  }
 
   // A random attempt that misses the target; nullopt when a few tries all hit it (an easy puzzle).
   auto miss = [&]() -> std::optional<Attempt> {
@@ -314,11 +324,7 @@ std::string CountdownTask::demonstration(const Problem& p, const DemoNoise& nois
     reasoning += render_attempt(steps, "yes");
   }
 
-  DemoFormat format = DemoFormat::Clean;
-  if (broken)
-    format = kBrokenDemoFormats[static_cast<size_t>(
-        rng.uniform_int(0, static_cast<int64_t>(kBrokenDemoFormats.size()) - 1))];
-  return render_demonstration(reasoning, answer, format);
+  return render_demonstration(reasoning, answer, broken ? broken_format(rng) : DemoFormat::Clean);
 }
 
 }  // namespace aha::datasets

@@ -72,7 +72,8 @@ class CountdownTask final : public Task {
   std::vector<Problem> problems(Split split, size_t count, uint64_t seed) const override;
   // Noise (drawn from (seed, question)): wrong_step_prob -> the last attempt is not a solution but its
   // last step's result is misreported as the target (preferring attempts within max_error of it), and the
-  // answer is that wrong expression; broken_format_prob -> one of the broken tag layouts. Throws
+  // answer is that wrong expression; broken_format_prob -> one of the broken tag layouts; guess_prob ->
+  // no attempts at all: an empty thought and a random expression over the numbers as the answer. Throws
   // std::invalid_argument if the answer is not a countdown puzzle, the question does not match it, the
   // puzzle has no solution within max_intermediate, or `noise` is invalid.
   std::string demonstration(const Problem& p, const DemoNoise& noise, uint64_t seed) const override;

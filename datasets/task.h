@@ -41,6 +41,9 @@ struct DemoNoise {
   double wrong_step_prob = 0.4;     // one step's result is off; later steps continue from it
   double broken_format_prob = 0.2;  // the think/answer tag format is broken in one of several ways
   int max_error = 10;               // |delta| of a wrong step is in [1, max_error]
+  // The demonstration skips the work: an empty thought and a random answer (countdown only; arith
+  // rejects it). A base that often guesses has a cheap fix for GRPO to find: think before answering.
+  double guess_prob = 0.0;
 
   // Probabilities in [0, 1]; max_error >= 0, and >= 1 when wrong steps can happen.
   void validate() const;

@@ -1,6 +1,7 @@
 // Synthetic-corpus pretraining for the demo base; see pretrain.h.
 #include "pretrain/pretrain.h"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 
@@ -36,13 +37,19 @@ PretrainConfig load_pretrain_config(const std::filesystem::path& file, const std
   data_fields("template", c.template_name);
   data_fields("seed", c.data_seed);
   data_fields("noise", noise);
+  data_fields("problems", c.problems);
   data_fields.finish();
   common::FieldReader noise_fields(noise, where + ": data.noise");
   noise_fields("wrong_step_prob", c.noise.wrong_step_prob);
   noise_fields("broken_format_prob", c.noise.broken_format_prob);
   noise_fields("max_error", c.noise.max_error);
+  noise_fields("guess_prob", c.noise.guess_prob);
   noise_fields.finish();
   c.noise.validate();
+  if (c.noise.guess_prob > 0.0 && c.task != "countdown")
+    throw std::invalid_argument(where + ": data.noise.guess_prob: only the countdown task has guessing " +
+                                "demonstrations, got task '" + c.task + "'");
+  if (c.problems < 0) throw std::invalid_argument(where + ": data.problems must be >= 0, got " + std::to_string(c.problems));
   common::FieldReader train_fields(train, where + ": train");
   train_fields("steps", c.steps);
   train_fields("batch_size", c.batch_size);
@@ -67,14 +74,18 @@ PretrainConfig load_pretrain_config(const std::filesystem::path& file, const std
 
 std::vector<std::string> pretrain_documents(const PretrainConfig& config, size_t count, size_t offset) {
   auto task = datasets::make_task(config.task, config.task_options);
-  auto problems = task->problems(datasets::Split::Train, offset + count, config.data_seed);
+  const size_t distinct = config.problems > 0 ? std::min(static_cast<size_t>(config.problems), offset + count)
+                                              : offset + count;
+  auto problems = task->problems(datasets::Split::Train, distinct, config.data_seed);
   auto template_text = datasets::resolve_template(config.template_name);
   std::vector<std::string> docs;
-  for (size_t i = offset; i < offset + count; ++i)
+  for (size_t i = offset; i < offset + count; ++i) {
+    const datasets::Problem& problem = problems[i % distinct];
     // prompt + " " + demonstration: templates end at "Assistant:" and the completion the model learns to
     // write starts with " <think>", so the prompt's last token is the same in training and in rollout.
-    docs.push_back(datasets::render_prompt(template_text, problems[i]) + " " +
-                   task->demonstration(problems[i], config.noise, rollout::mix64(config.data_seed ^ (i * 0x9E37ull + 1))));
+    docs.push_back(datasets::render_prompt(template_text, problem) + " " +
+                   task->demonstration(problem, config.noise, rollout::mix64(config.data_seed ^ (i * 0x9E37ull + 1))));
+  }
   return docs;
 }
 

@@ -22,6 +22,9 @@ struct PretrainConfig {
   std::string template_name = "compact";
   datasets::DemoNoise noise;
   uint64_t data_seed = 7;
+  // Distinct problems the corpus cycles through (data.problems); 0 = every document its own problem.
+  // Each repeat of a problem gets its own demonstration (different attempts and noise).
+  int64_t problems = 0;
   int64_t steps = 1000;
   int64_t batch_size = 64;
   double lr = 3e-3;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "policy/safetensors.h"
@@ -490,4 +491,50 @@ TEST_CASE("aha eval on a benchmark file and --compare of two models on the same 
   auto neither = run_aha_command("eval --model model", tmp.path);
   CHECK(neither.code == 1);
   CHECK_THAT(neither.err, Catch::Contains("exactly one of --task arith, --benchmark"));
+}
+
+TEST_CASE("aha pretrain corpus: data.problems cycles through that many problems with a fresh demonstration each time") {
+  aha::testing::TempDir tmp("cli-pretrain-corpus");
+  const auto root = tmp.path;
+  const std::string source(AHA_SOURCE_DIR);
+  // The Countdown example's pretraining config with its data section replaced.
+  auto config = [&](const std::string& task, const nlohmann::json& data_extra) {
+    nlohmann::json c = nlohmann::json::parse(read_text(source + "/examples/countdown/pretrain.json"));
+    c["tokenizer"] = source + "/examples/countdown/tokenizer.json";
+    c["data"] = {{"task", task}, {"seed", 3}};
+    c["data"].update(data_extra);
+    return c.dump();
+  };
+  write(root / "cycle.json",
+        config("countdown", {{"problems", 5}, {"noise", {{"wrong_step_prob", 0.5}, {"broken_format_prob", 0}}}}));
+  Outcome out = run_aha_command("pretrain --config cycle.json --dump-corpus 15 --out corpus.txt", root);
+  INFO(out.err);
+  REQUIRE(out.code == 0);
+  std::vector<std::string> prompts, docs;
+  std::istringstream corpus(read_text(root / "corpus.txt"));
+  for (std::string line; std::getline(corpus, line);) {
+    if (line.rfind("User: ", 0) == 0) prompts.push_back(line);
+    else docs.push_back(line);
+  }
+  REQUIRE(prompts.size() == 15);
+  REQUIRE(docs.size() == 15);
+  std::set<std::string> distinct(prompts.begin(), prompts.end());
+  CHECK(distinct.size() == 5);
+  for (size_t i = 5; i < 15; ++i) CHECK(prompts[i] == prompts[i % 5]);
+  // Repeats get their own draws: across 10 repeats at least one demonstration differs from its first.
+  int differs = 0;
+  for (size_t i = 5; i < 15; ++i) differs += docs[i] != docs[i % 5];
+  CHECK(differs >= 5);
+
+  write(root / "bad_problems.json", config("countdown", {{"problems", -1}}));
+  out = run_aha_command("pretrain --config bad_problems.json --dump-corpus 2 --out c.txt", root);
+  CHECK(out.code == 1);
+  CHECK(count_lines(out.err) == 1);
+  CHECK(out.err.find("data.problems must be >= 0") != std::string::npos);
+
+  write(root / "arith_guess.json", config("arith", {{"noise", {{"guess_prob", 0.5}}}}));
+  out = run_aha_command("pretrain --config arith_guess.json --dump-corpus 2 --out c.txt", root);
+  CHECK(out.code == 1);
+  CHECK(count_lines(out.err) == 1);
+  CHECK(out.err.find("arith_guess.json: data.noise.guess_prob: only the countdown task") != std::string::npos);
 }

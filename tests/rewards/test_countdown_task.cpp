@@ -242,6 +242,45 @@ TEST_CASE("demonstration noise: slips score 0 at the configured rate, broken for
   }
 }
 
+TEST_CASE("guessing demonstrations: an empty thought and an expression over the numbers, at the configured rate",
+          "[countdown_task][demo]") {
+  CountdownConfig single_digits;
+  single_digits.max_number = 9;
+  const CountdownTask task(single_digits);
+  const auto problems = task.problems(Split::Train, 2000, 5);
+  DemoNoise noise{0.0, 0.0, 10};
+  noise.guess_prob = 0.5;
+  int guesses = 0, lucky = 0;
+  for (size_t i = 0; i < problems.size(); ++i) {
+    const std::string d = task.demonstration(problems[i], noise, i);
+    REQUIRE(d == task.demonstration(problems[i], noise, i));
+    REQUIRE(format_score(d) == 1.0);
+    if (d.rfind("<think></think> <answer>", 0) != 0) {
+      // Not a guess: the clean search, which always solves the puzzle.
+      REQUIRE(countdown_score(problems[i], d) == 1.0);
+      continue;
+    }
+    ++guesses;
+    lucky += countdown_score(problems[i], d) == 1.0;
+    // The answer's digits are the puzzle's numbers (all single digits here), each used once.
+    const size_t open = d.find("<answer>") + 8;
+    std::multiset<char> digits, numbers;
+    for (char c : d.substr(open, d.find("</answer>") - open))
+      if (c >= '0' && c <= '9') digits.insert(c);
+    for (int64_t n : countdown_puzzle(problems[i]).numbers) numbers.insert(static_cast<char>('0' + n));
+    INFO(problems[i].question << "\n" << d);
+    REQUIRE(digits == numbers);
+  }
+  // Binomial(2000, 0.5): 4 standard deviations is 0.045.
+  CHECK(std::abs(guesses / 2000.0 - 0.5) < 0.045);
+  // A random expression rarely hits the target: the guesses are mostly wrong, which is the base's flaw.
+  CHECK(lucky < guesses / 4);
+  CHECK(lucky > 0);
+
+  noise.guess_prob = 1.5;
+  CHECK_THROWS_WITH(task.demonstration(problems[0], noise, 0), Contains("guess_prob"));
+}
+
 TEST_CASE("demonstration rejects a problem whose question and answer disagree", "[countdown_task][demo]") {
   const Problem mismatched{"x", "Using the numbers [3, 5, 7], create an equation that equals 23.",
                            R"({"numbers": [3, 5, 7], "target": 22})"};
