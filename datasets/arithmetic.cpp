@@ -135,8 +135,8 @@ std::vector<Problem> ArithmeticTask::problems(Split split, size_t count, uint64_
 
 std::string ArithmeticTask::demonstration(const Problem& p, const DemoNoise& noise, uint64_t seed) const {
   noise.validate();
-  if (noise.guess_prob > 0.0)
-    throw std::invalid_argument("arith: demo noise guess_prob must be 0 (only countdown demonstrations guess)");
+  if (noise.give_up_prob > 0.0)
+    throw std::invalid_argument("arith: demo noise give_up_prob must be 0 (only countdown demonstrations search)");
   const Expression e = parse_question(p.question);
   const size_t n_steps = e.ops.size();
 

@@ -279,10 +279,34 @@ std::string CountdownTask::demonstration(const Problem& p, const DemoNoise& nois
   const bool wrong = rng.bernoulli(noise.wrong_step_prob);
   const bool broken = rng.bernoulli(noise.broken_format_prob);
   const int64_t failed = rng.uniform_int(0, config_.max_failed_attempts);
-  // Drawn only when on, so demonstrations without guesses keep the bytes they had before guesses existed.
-  if (noise.guess_prob > 0.0 && rng.bernoulli(noise.guess_prob)) {
-    const std::optional<Attempt> guess = random_attempt(puzzle.numbers, cap, rng);
-    if (guess) return render_demonstration("", guess->expr, broken ? broken_format(rng) : DemoFormat::Clean);
+  if (noise.give_up_prob > 0.0) {
+    // The random search: attempts until one hits the target, each checked and marked "no" or "yes". After
+    // a miss it gives up (with give_up_prob, or at max_failed_attempts misses) and answers that miss. A
+    // slip (wrong) reports one miss's result as the target and accepts it, as in the written-out search.
+    std::string reasoning, answer;
+    for (int64_t misses = 0, stuck = 0; answer.empty();) {
+      std::optional<Attempt> a = random_attempt(puzzle.numbers, cap, rng);
+      if (!a) {
+        if (++stuck == 1000)
+          throw std::invalid_argument("countdown: problem " + p.id + " (" + p.question + "): 1000 random " +
+                                      "attempts in a row got stuck before using every number");
+        continue;
+      }
+      if (a->value == puzzle.target) {
+        reasoning += render_attempt(a->steps, "yes");
+        answer = a->expr;
+      } else if (wrong && rng.bernoulli(0.5)) {
+        std::string& last = a->steps.back();
+        last = last.substr(0, last.rfind('=') + 1) + std::to_string(puzzle.target);
+        reasoning += render_attempt(a->steps, "yes");
+        answer = a->expr;
+      } else {
+        reasoning += render_attempt(a->steps, "no");
+        if (++misses >= config_.max_failed_attempts || rng.bernoulli(noise.give_up_prob)) answer = a->expr;
+        else reasoning += ' ';
+      }
+    }
+    return render_demonstration(reasoning, answer, broken ? broken_format(rng) : DemoFormat::Clean);
   }
 
   // A random attempt that misses the target; nullopt when a few tries all hit it (an easy puzzle).

@@ -5,7 +5,9 @@
 // checks any answer against. Demonstrations are a search written out step by step:
 //   <think>3+5=8, 8*7=56 no. 5*3=15, 15+7=22 yes.</think> <answer>(5*3)+7</answer>
 // a few failed attempts (random, never hitting the target) and then a solution, each attempt combining
-// two of the remaining numbers at a time. Steps and answers are written without spaces: with one token
+// two of the remaining numbers at a time. With DemoNoise::give_up_prob > 0 it is a random search instead:
+// random attempts, each checked against the target, until one hits or the demonstration gives up after a
+// miss (and answers it), so a base learns to search for as long as its demonstrations did. Steps and answers are written without spaces: with one token
 // per digit, " 15 + 7 = 22" costs 11 tokens and "15+7=22" 7, and rollouts on a CPU pay for every token.
 // Deliberate choices, differing from TinyZero: every puzzle is built from a random expression over its
 // numbers, so it is solvable by construction; every step of a puzzle's construction and of a
@@ -32,7 +34,8 @@ struct CountdownConfig {
   int min_target = 1;  // a construction whose value falls outside [min_target, max_target] is redrawn
   int max_target = 99;
   int max_intermediate = 200;    // largest value any step may produce (construction and demonstrations)
-  int max_failed_attempts = 3;   // demonstrations: failed attempts before the answer, uniform in [0, this]
+  int max_failed_attempts = 3;   // demonstrations: failed attempts before the answer, uniform in [0, this];
+                                 // the random search's most misses before it gives up
 
   // 2 <= min_numbers <= max_numbers <= 4 (a demonstration's search enumerates every expression shape);
   // 1 <= min_number <= max_number; 1 <= min_target <= max_target <= max_intermediate;
@@ -72,8 +75,8 @@ class CountdownTask final : public Task {
   std::vector<Problem> problems(Split split, size_t count, uint64_t seed) const override;
   // Noise (drawn from (seed, question)): wrong_step_prob -> the last attempt is not a solution but its
   // last step's result is misreported as the target (preferring attempts within max_error of it), and the
-  // answer is that wrong expression; broken_format_prob -> one of the broken tag layouts; guess_prob ->
-  // no attempts at all: an empty thought and a random expression over the numbers as the answer. Throws
+  // answer is that wrong expression; broken_format_prob -> one of the broken tag layouts; give_up_prob > 0
+  // -> the random search instead (task.h), where a slip is a miss reported as the target. Throws
   // std::invalid_argument if the answer is not a countdown puzzle, the question does not match it, the
   // puzzle has no solution within max_intermediate, or `noise` is invalid.
   std::string demonstration(const Problem& p, const DemoNoise& noise, uint64_t seed) const override;

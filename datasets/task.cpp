@@ -42,7 +42,7 @@ void DemoNoise::validate() const {
   };
   check_prob("wrong_step_prob", wrong_step_prob);
   check_prob("broken_format_prob", broken_format_prob);
-  check_prob("guess_prob", guess_prob);
+  check_prob("give_up_prob", give_up_prob);
   if (max_error < 0)
     throw std::invalid_argument("demo noise: max_error must be >= 0, got " + std::to_string(max_error));
   if (wrong_step_prob > 0.0 && max_error == 0)

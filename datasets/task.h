@@ -41,9 +41,10 @@ struct DemoNoise {
   double wrong_step_prob = 0.4;     // one step's result is off; later steps continue from it
   double broken_format_prob = 0.2;  // the think/answer tag format is broken in one of several ways
   int max_error = 10;               // |delta| of a wrong step is in [1, max_error]
-  // The demonstration skips the work: an empty thought and a random answer (countdown only; arith
-  // rejects it). A base that often guesses has a cheap fix for GRPO to find: think before answering.
-  double guess_prob = 0.0;
+  // Countdown only (arith rejects it): > 0 makes the demonstration a random search, attempts until one
+  // hits the target, that after each miss gives up with this probability and answers the missed
+  // expression. A base that gives up early has a fix for GRPO to find: keep searching, i.e. think longer.
+  double give_up_prob = 0.0;
 
   // Probabilities in [0, 1]; max_error >= 0, and >= 1 when wrong steps can happen.
   void validate() const;

@@ -43,12 +43,12 @@ PretrainConfig load_pretrain_config(const std::filesystem::path& file, const std
   noise_fields("wrong_step_prob", c.noise.wrong_step_prob);
   noise_fields("broken_format_prob", c.noise.broken_format_prob);
   noise_fields("max_error", c.noise.max_error);
-  noise_fields("guess_prob", c.noise.guess_prob);
+  noise_fields("give_up_prob", c.noise.give_up_prob);
   noise_fields.finish();
   c.noise.validate();
-  if (c.noise.guess_prob > 0.0 && c.task != "countdown")
-    throw std::invalid_argument(where + ": data.noise.guess_prob: only the countdown task has guessing " +
-                                "demonstrations, got task '" + c.task + "'");
+  if (c.noise.give_up_prob > 0.0 && c.task != "countdown")
+    throw std::invalid_argument(where + ": data.noise.give_up_prob: only the countdown task's demonstrations " +
+                                "search and can give up, got task '" + c.task + "'");
   if (c.problems < 0) throw std::invalid_argument(where + ": data.problems must be >= 0, got " + std::to_string(c.problems));
   common::FieldReader train_fields(train, where + ": train");
   train_fields("steps", c.steps);

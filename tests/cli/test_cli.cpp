@@ -532,9 +532,9 @@ TEST_CASE("aha pretrain corpus: data.problems cycles through that many problems 
   CHECK(count_lines(out.err) == 1);
   CHECK(out.err.find("data.problems must be >= 0") != std::string::npos);
 
-  write(root / "arith_guess.json", config("arith", {{"noise", {{"guess_prob", 0.5}}}}));
-  out = run_aha_command("pretrain --config arith_guess.json --dump-corpus 2 --out c.txt", root);
+  write(root / "arith_give_up.json", config("arith", {{"noise", {{"give_up_prob", 0.5}}}}));
+  out = run_aha_command("pretrain --config arith_give_up.json --dump-corpus 2 --out c.txt", root);
   CHECK(out.code == 1);
   CHECK(count_lines(out.err) == 1);
-  CHECK(out.err.find("arith_guess.json: data.noise.guess_prob: only the countdown task") != std::string::npos);
+  CHECK(out.err.find("arith_give_up.json: data.noise.give_up_prob: only the countdown task") != std::string::npos);
 }

@@ -62,9 +62,9 @@ TEST_CASE("DemoNoise::validate rejects bad probabilities and a zero error with w
   CHECK_THROWS_WITH((DemoNoise{0.4, -0.1, 10}.validate()), Contains("broken_format_prob"));
   CHECK_THROWS_WITH((DemoNoise{0.4, 0.2, -1}.validate()), Contains("max_error"));
   CHECK_THROWS_WITH((DemoNoise{0.4, 0.2, 0}.validate()), Contains("max_error >= 1"));
-  CHECK_THROWS_WITH((DemoNoise{0.4, 0.2, 10, -0.5}.validate()), Contains("guess_prob"));
-  // Only countdown demonstrations guess; arith says so rather than ignoring the setting.
+  CHECK_THROWS_WITH((DemoNoise{0.4, 0.2, 10, -0.5}.validate()), Contains("give_up_prob"));
+  // Only countdown demonstrations search; arith says so rather than ignoring the setting.
   const Problem p = ArithmeticTask(ArithmeticConfig{}).problems(Split::Train, 1, 0)[0];
   CHECK_THROWS_WITH(ArithmeticTask(ArithmeticConfig{}).demonstration(p, DemoNoise{0.4, 0.2, 10, 0.5}, 0),
-                    Contains("guess_prob must be 0"));
+                    Contains("give_up_prob must be 0"));
 }

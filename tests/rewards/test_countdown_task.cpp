@@ -242,43 +242,69 @@ TEST_CASE("demonstration noise: slips score 0 at the configured rate, broken for
   }
 }
 
-TEST_CASE("guessing demonstrations: an empty thought and an expression over the numbers, at the configured rate",
+TEST_CASE("random-search demonstrations: checked attempts until a hit, giving up after a miss at the configured rate",
           "[countdown_task][demo]") {
-  CountdownConfig single_digits;
-  single_digits.max_number = 9;
-  const CountdownTask task(single_digits);
-  const auto problems = task.problems(Split::Train, 2000, 5);
-  DemoNoise noise{0.0, 0.0, 10};
-  noise.guess_prob = 0.5;
-  int guesses = 0, lucky = 0;
-  for (size_t i = 0; i < problems.size(); ++i) {
-    const std::string d = task.demonstration(problems[i], noise, i);
-    REQUIRE(d == task.demonstration(problems[i], noise, i));
-    REQUIRE(format_score(d) == 1.0);
-    if (d.rfind("<think></think> <answer>", 0) != 0) {
-      // Not a guess: the clean search, which always solves the puzzle.
-      REQUIRE(countdown_score(problems[i], d) == 1.0);
-      continue;
+  CountdownConfig config;
+  config.max_number = 9;  // single digits, so an answer's digits are its numbers
+  config.max_failed_attempts = 10;
+  const CountdownTask task(config);
+  const auto problems = task.problems(Split::Train, 1500, 5);
+  // Per demonstration: attempts written, whether it ends in a hit, and checks on every attempt.
+  auto run = [&](double give_up_prob, int& attempts, int& hits) {
+    DemoNoise noise{0.0, 0.0, 10};
+    noise.give_up_prob = give_up_prob;
+    attempts = hits = 0;
+    for (size_t i = 0; i < problems.size(); ++i) {
+      const std::string d = task.demonstration(problems[i], noise, i);
+      INFO(problems[i].question << "\n" << d);
+      REQUIRE(d == task.demonstration(problems[i], noise, i));
+      REQUIRE(format_score(d) == 1.0);
+      const int64_t target = countdown_puzzle(problems[i]).target;
+      // Every attempt is marked by its own last result: "yes" exactly when it equals the target.
+      int written = 0;
+      bool hit = false;
+      for (size_t pos = d.find('='); pos != std::string::npos;) {
+        const size_t verdict = d.find(' ', pos);
+        const size_t eq = d.rfind('=', verdict);
+        if (d.compare(verdict, 5, " yes.") == 0 || d.compare(verdict, 4, " no.") == 0) {
+          ++written;
+          hit = d.compare(verdict, 5, " yes.") == 0;
+          REQUIRE(hit == (std::stoll(d.substr(eq + 1, verdict - eq - 1)) == target));
+        }
+        pos = d.find('=', verdict);
+      }
+      REQUIRE(written >= 1);
+      REQUIRE(written <= 11);  // at most max_failed_attempts misses, then a hit or giving up
+      // The answer is the last attempt's expression: right after a hit, wrong after giving up.
+      REQUIRE(countdown_score(problems[i], d) == (hit ? 1.0 : 0.0));
+      const size_t open = d.find("<answer>") + 8;
+      std::multiset<char> digits, numbers;
+      for (char c : d.substr(open, d.find("</answer>") - open))
+        if (c >= '0' && c <= '9') digits.insert(c);
+      for (int64_t n : countdown_puzzle(problems[i]).numbers) numbers.insert(static_cast<char>('0' + n));
+      REQUIRE(digits == numbers);
+      attempts += written;
+      hits += hit;
     }
-    ++guesses;
-    lucky += countdown_score(problems[i], d) == 1.0;
-    // The answer's digits are the puzzle's numbers (all single digits here), each used once.
-    const size_t open = d.find("<answer>") + 8;
-    std::multiset<char> digits, numbers;
-    for (char c : d.substr(open, d.find("</answer>") - open))
-      if (c >= '0' && c <= '9') digits.insert(c);
-    for (int64_t n : countdown_puzzle(problems[i]).numbers) numbers.insert(static_cast<char>('0' + n));
-    INFO(problems[i].question << "\n" << d);
-    REQUIRE(digits == numbers);
-  }
-  // Binomial(2000, 0.5): 4 standard deviations is 0.045.
-  CHECK(std::abs(guesses / 2000.0 - 0.5) < 0.045);
-  // A random expression rarely hits the target: the guesses are mostly wrong, which is the base's flaw.
-  CHECK(lucky < guesses / 4);
-  CHECK(lucky > 0);
+  };
+  int attempts_always = 0, hits_always = 0;
+  run(1.0, attempts_always, hits_always);
+  CHECK(attempts_always == 1500);  // gives up after the first miss, or hits first time
+  int attempts_often = 0, hits_often = 0, attempts_rarely = 0, hits_rarely = 0;
+  run(0.6, attempts_often, hits_often);
+  run(0.1, attempts_rarely, hits_rarely);
+  // Searching longer finds more solutions: the flaw GRPO can fix.
+  CHECK(attempts_always < attempts_often);
+  CHECK(attempts_often < attempts_rarely);
+  CHECK(hits_always < hits_often);
+  CHECK(hits_often < hits_rarely);
+  // A random attempt hits about one puzzle in nine: the first-try hits are a small minority.
+  CHECK(hits_always > 1500 / 20);
+  CHECK(hits_always < 1500 / 4);
 
-  noise.guess_prob = 1.5;
-  CHECK_THROWS_WITH(task.demonstration(problems[0], noise, 0), Contains("guess_prob"));
+  DemoNoise bad{0.0, 0.0, 10};
+  bad.give_up_prob = 1.5;
+  CHECK_THROWS_WITH(task.demonstration(problems[0], bad, 0), Contains("give_up_prob"));
 }
 
 TEST_CASE("demonstration rejects a problem whose question and answer disagree", "[countdown_task][demo]") {
