@@ -143,10 +143,12 @@ bool search(const std::vector<Item>& pool, int64_t target, int64_t max_intermedi
   return false;
 }
 
-std::string render_attempt(const std::vector<std::string>& steps, const std::string& verdict) {
+// "3+5=8, 8*7=56 no.", or with `versus` (" vs 22") "3+5=8, 8*7=56 vs 22 no.".
+std::string render_attempt(const std::vector<std::string>& steps, const std::string& verdict,
+                           const std::string& versus = "") {
   std::string text;
   for (size_t k = 0; k < steps.size(); ++k) text += (k ? ", " : "") + steps[k];
-  return text + ' ' + verdict + '.';
+  return text + versus + ' ' + verdict + '.';
 }
 
 DemoFormat broken_format(Rng& rng) {
@@ -292,16 +294,19 @@ std::string CountdownTask::demonstration(const Problem& p, const DemoNoise& nois
                                       "attempts in a row got stuck before using every number");
         continue;
       }
+      // Each verdict restates the target ("6*3=18 vs 24 no."), so deciding it compares two numbers that
+      // stand side by side instead of looking back at the prompt.
+      const std::string versus = " vs " + std::to_string(puzzle.target);
       if (a->value == puzzle.target) {
-        reasoning += render_attempt(a->steps, "yes");
+        reasoning += render_attempt(a->steps, "yes", versus);
         answer = a->expr;
       } else if (wrong && rng.bernoulli(0.5)) {
         std::string& last = a->steps.back();
         last = last.substr(0, last.rfind('=') + 1) + std::to_string(puzzle.target);
-        reasoning += render_attempt(a->steps, "yes");
+        reasoning += render_attempt(a->steps, "yes", versus);
         answer = a->expr;
       } else {
-        reasoning += render_attempt(a->steps, "no");
+        reasoning += render_attempt(a->steps, "no", versus);
         if (++misses >= config_.max_failed_attempts || rng.bernoulli(noise.give_up_prob)) answer = a->expr;
         else reasoning += ' ';
       }

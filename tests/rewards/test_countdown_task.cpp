@@ -260,18 +260,17 @@ TEST_CASE("random-search demonstrations: checked attempts until a hit, giving up
       REQUIRE(d == task.demonstration(problems[i], noise, i));
       REQUIRE(format_score(d) == 1.0);
       const int64_t target = countdown_puzzle(problems[i]).target;
-      // Every attempt is marked by its own last result: "yes" exactly when it equals the target.
+      // Every attempt ends "=<result> vs <target> yes." or "... no.": "yes" exactly when they are equal.
       int written = 0;
       bool hit = false;
-      for (size_t pos = d.find('='); pos != std::string::npos;) {
-        const size_t verdict = d.find(' ', pos);
-        const size_t eq = d.rfind('=', verdict);
-        if (d.compare(verdict, 5, " yes.") == 0 || d.compare(verdict, 4, " no.") == 0) {
-          ++written;
-          hit = d.compare(verdict, 5, " yes.") == 0;
-          REQUIRE(hit == (std::stoll(d.substr(eq + 1, verdict - eq - 1)) == target));
-        }
-        pos = d.find('=', verdict);
+      for (size_t vs = d.find(" vs "); vs != std::string::npos; vs = d.find(" vs ", vs + 1)) {
+        const size_t eq = d.rfind('=', vs);
+        const size_t verdict = d.find(' ', vs + 4);
+        REQUIRE(d.substr(vs + 4, verdict - vs - 4) == std::to_string(target));
+        hit = d.compare(verdict, 5, " yes.") == 0;
+        REQUIRE((hit || d.compare(verdict, 4, " no.") == 0));
+        REQUIRE(hit == (std::stoll(d.substr(eq + 1, vs - eq - 1)) == target));
+        ++written;
       }
       REQUIRE(written >= 1);
       REQUIRE(written <= 11);  // at most max_failed_attempts misses, then a hit or giving up
