@@ -156,6 +156,47 @@ DemoFormat broken_format(Rng& rng) {
       rng.uniform_int(0, static_cast<int64_t>(kBrokenDemoFormats.size()) - 1))];
 }
 
+// A slip: the attempt's last result is written as the target ("...=18" -> "...=24").
+void misreport_as_target(Attempt& attempt, int64_t target) {
+  std::string& last = attempt.steps.back();
+  last = last.substr(0, last.rfind('=') + 1) + std::to_string(target);
+}
+
+struct Written {
+  std::string reasoning, answer;
+};
+
+// The random search (DemoNoise::give_up_prob > 0): attempts until one hits the target, each checked and
+// marked "no" or "yes". After a miss it gives up (with give_up_prob, or at max_misses misses) and answers
+// that miss. With `slips`, each miss is instead reported as the target and accepted with probability 1/2.
+Written random_search(const Problem& p, const CountdownPuzzle& puzzle, int64_t max_intermediate,
+                      int64_t max_misses, double give_up_prob, bool slips, Rng& rng) {
+  // Each verdict restates the target ("6*3=18 vs 24 no."), so deciding it compares two numbers that stand
+  // side by side instead of looking back at the prompt.
+  const std::string versus = " vs " + std::to_string(puzzle.target);
+  Written out;
+  for (int64_t misses = 0, stuck = 0; out.answer.empty();) {
+    std::optional<Attempt> a = random_attempt(puzzle.numbers, max_intermediate, rng);
+    if (!a) {
+      if (++stuck == 1000)
+        throw std::invalid_argument("countdown: problem " + p.id + " (" + p.question + "): 1000 random " +
+                                    "attempts in a row got stuck before using every number");
+      continue;
+    }
+    const bool slip = a->value != puzzle.target && slips && rng.bernoulli(0.5);
+    if (slip) misreport_as_target(*a, puzzle.target);
+    if (a->value == puzzle.target || slip) {
+      out.reasoning += render_attempt(a->steps, "yes", versus);
+      out.answer = a->expr;
+    } else {
+      out.reasoning += render_attempt(a->steps, "no", versus);
+      if (++misses >= max_misses || rng.bernoulli(give_up_prob)) out.answer = a->expr;
+      else out.reasoning += ' ';
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 void CountdownConfig::validate() const {
@@ -281,37 +322,12 @@ std::string CountdownTask::demonstration(const Problem& p, const DemoNoise& nois
   const bool wrong = rng.bernoulli(noise.wrong_step_prob);
   const bool broken = rng.bernoulli(noise.broken_format_prob);
   const int64_t failed = rng.uniform_int(0, config_.max_failed_attempts);
+  // (`failed` is drawn even when the random search ignores it: the committed example base was pretrained
+  // on that stream.)
   if (noise.give_up_prob > 0.0) {
-    // The random search: attempts until one hits the target, each checked and marked "no" or "yes". After
-    // a miss it gives up (with give_up_prob, or at max_failed_attempts misses) and answers that miss. A
-    // slip (wrong) reports one miss's result as the target and accepts it, as in the written-out search.
-    std::string reasoning, answer;
-    for (int64_t misses = 0, stuck = 0; answer.empty();) {
-      std::optional<Attempt> a = random_attempt(puzzle.numbers, cap, rng);
-      if (!a) {
-        if (++stuck == 1000)
-          throw std::invalid_argument("countdown: problem " + p.id + " (" + p.question + "): 1000 random " +
-                                      "attempts in a row got stuck before using every number");
-        continue;
-      }
-      // Each verdict restates the target ("6*3=18 vs 24 no."), so deciding it compares two numbers that
-      // stand side by side instead of looking back at the prompt.
-      const std::string versus = " vs " + std::to_string(puzzle.target);
-      if (a->value == puzzle.target) {
-        reasoning += render_attempt(a->steps, "yes", versus);
-        answer = a->expr;
-      } else if (wrong && rng.bernoulli(0.5)) {
-        std::string& last = a->steps.back();
-        last = last.substr(0, last.rfind('=') + 1) + std::to_string(puzzle.target);
-        reasoning += render_attempt(a->steps, "yes", versus);
-        answer = a->expr;
-      } else {
-        reasoning += render_attempt(a->steps, "no", versus);
-        if (++misses >= config_.max_failed_attempts || rng.bernoulli(noise.give_up_prob)) answer = a->expr;
-        else reasoning += ' ';
-      }
-    }
-    return render_demonstration(reasoning, answer, broken ? broken_format(rng) : DemoFormat::Clean);
+    const Written w =
+        random_search(p, puzzle, cap, config_.max_failed_attempts, noise.give_up_prob, wrong, rng);
+    return render_demonstration(w.reasoning, w.answer, broken ? broken_format(rng) : DemoFormat::Clean);
   }
 
   // A random attempt that misses the target; nullopt when a few tries all hit it (an easy puzzle).
@@ -338,8 +354,7 @@ std::string CountdownTask::demonstration(const Problem& p, const DemoNoise& nois
       if (close) break;
     }
     if (slipped) {
-      std::string& last = slipped->steps.back();
-      last = last.substr(0, last.rfind('=') + 1) + std::to_string(puzzle.target);
+      misreport_as_target(*slipped, puzzle.target);
       reasoning += render_attempt(slipped->steps, "yes");
       answer = slipped->expr;
     }

@@ -8,8 +8,9 @@
 // two of the remaining numbers at a time. With DemoNoise::give_up_prob > 0 it is a random search instead:
 // random attempts, each checked against the target, until one hits or the demonstration gives up after a
 // miss (and answers it), so a base learns to search for as long as its demonstrations did:
-//   <think>3+5=8, 8*7=56 vs 22 no. 5*3=15, 15+7=22 vs 22 yes.</think> <answer>(5*3)+7</answer> Steps and answers are written without spaces: with one token
-// per digit, " 15 + 7 = 22" costs 11 tokens and "15+7=22" 7, and rollouts on a CPU pay for every token.
+//   <think>3+5=8, 8*7=56 vs 22 no. 5*3=15, 15+7=22 vs 22 yes.</think> <answer>(5*3)+7</answer>
+// Steps and answers are written without spaces: with one token per digit, " 15 + 7 = 22" costs 11 tokens
+// and "15+7=22" 7, and rollouts on a CPU pay for every token.
 // Deliberate choices, differing from TinyZero: every puzzle is built from a random expression over its
 // numbers, so it is solvable by construction; every step of a puzzle's construction and of a
 // demonstration keeps a positive integer no larger than max_intermediate ('-' only from a larger number,

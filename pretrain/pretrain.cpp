@@ -49,7 +49,8 @@ PretrainConfig load_pretrain_config(const std::filesystem::path& file, const std
   if (c.noise.give_up_prob > 0.0 && c.task != "countdown")
     throw std::invalid_argument(where + ": data.noise.give_up_prob: only the countdown task's demonstrations " +
                                 "search and can give up, got task '" + c.task + "'");
-  if (c.problems < 0) throw std::invalid_argument(where + ": data.problems must be >= 0, got " + std::to_string(c.problems));
+  if (c.problems < 0)
+    throw std::invalid_argument(where + ": data.problems must be >= 0, got " + std::to_string(c.problems));
   common::FieldReader train_fields(train, where + ": train");
   train_fields("steps", c.steps);
   train_fields("batch_size", c.batch_size);

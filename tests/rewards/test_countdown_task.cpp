@@ -301,6 +301,22 @@ TEST_CASE("random-search demonstrations: checked attempts until a hit, giving up
   CHECK(hits_always > 1500 / 20);
   CHECK(hits_always < 1500 / 4);
 
+  // Slips: a miss written as the target and accepted. The verdict still follows the written result, but the
+  // answer is wrong; without slips every "yes" was right (checked above).
+  DemoNoise slipping{1.0, 0.0, 10};
+  slipping.give_up_prob = 0.3;
+  int slipped = 0;
+  for (size_t i = 0; i < 300; ++i) {
+    const std::string d = task.demonstration(problems[i], slipping, i);
+    INFO(problems[i].question << "\n" << d);
+    const std::string yes = "=" + std::to_string(countdown_puzzle(problems[i]).target) + " vs ";
+    if (d.find(" yes.</think>") == std::string::npos) continue;  // gave up before a hit or a slip
+    REQUIRE(d.find(yes) != std::string::npos);
+    slipped += countdown_score(problems[i], d) == 0.0;
+  }
+  // Each miss slips with probability 1/2, so most demonstrations that end in "yes" are slips.
+  CHECK(slipped > 100);
+
   DemoNoise bad{0.0, 0.0, 10};
   bad.give_up_prob = 1.5;
   CHECK_THROWS_WITH(task.demonstration(problems[0], bad, 0), Contains("give_up_prob"));
