@@ -35,6 +35,7 @@ struct EvalArgs {
   int64_t batch = 64;  // prompts per generation batch
   int workers = 1;     // grading threads; sandboxed runs at a time for code
   std::string out;     // per-problem JSONL
+  std::string device = "cpu", dtype;  // where the model runs; its weights' dtype ("": the checkpoint's)
 };
 
 int cmd_eval(const EvalArgs& args);

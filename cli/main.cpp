@@ -3,14 +3,17 @@
 //   aha train    --resume RUN_DIR [--set ...]
 //   aha pretrain --config pretrain.json [--set ...] [--dump-corpus N --out FILE]
 //   aha eval     --model DIR (--task arith | --benchmark NAME [--data FILE]) [--compare DIR] [--template T]
-//                [--samples k] [--problems n] [--temperature t] [--top-p p] [--out FILE] ...
+//                [--samples k] [--problems n] [--temperature t] [--top-p p] [--out FILE] [--device D] [--dtype T] ...
 //   aha eval     --responses FILE.jsonl (--task RULE | --benchmark NAME) [--out FILE]
 //   aha info     --model DIR
+//   aha info     --plan run.json [--set section.key=value ...]   peak memory of that run, by what holds it
 //   aha score    --reward SPEC --in cases.jsonl [--out results.jsonl] [--workers N]
 //   aha convert  --model DIR --out DIR [--overwrite] [--dtype float32|bfloat16|float16] [--max-shard-size 5GB]
 //   aha generate --model DIR --prompt TEXT [--chat] [--max-new-tokens n] [--temperature t] [--seed s]
+//                [--device cpu|cuda[:N]] [--dtype float32|bfloat16|float16]
 //   aha tokenize --model DIR --text TEXT [--chat] [--no-bos]
-//   aha logprobs --model DIR (--text TEXT | --ids 1,2,3 | --in FILE.jsonl) [--no-bos]
+//   aha logprobs --model DIR (--text TEXT | --ids 1,2,3 | --in FILE.jsonl) [--no-bos] [--device D] [--dtype T]
+// --dtype is the weights' dtype (default: the checkpoint's own); model-loading commands all take both.
 // Texts are encoded with BOS/EOS as the model's tokenizer_config.json says (add_bos_token, add_eos_token),
 // or, without that file, with config.json's bos_token_id (logprobs) or none (tokenize). --chat wraps the text
 // as one user message in the model's chat template plus its generation prompt (policy/chat_template.h);
@@ -37,6 +40,7 @@
 #include "cli/data.h"
 #include "cli/eval.h"
 #include "datasets/jsonl.h"
+#include "grpo/memory_plan.h"
 #include "grpo/run_config.h"
 #include "grpo/stop_signal.h"
 #include "grpo/trainer.h"
@@ -146,7 +150,13 @@ int cmd_pretrain(const std::string& config_path, const std::vector<std::string>&
   return 0;
 }
 
-int cmd_info(const std::string& model_dir) {
+int cmd_info(const std::string& model_dir, const std::string& plan_config, const std::vector<std::string>& overrides) {
+  if (!plan_config.empty()) {
+    if (!model_dir.empty()) throw std::invalid_argument("info: --plan takes the model from the config; leave out --model");
+    std::cout << grpo::plan_memory(grpo::load_run_config(plan_config, overrides)).dump(2) << std::endl;
+    return 0;
+  }
+  if (model_dir.empty()) throw std::invalid_argument("info: give --model DIR or --plan CONFIG");
   auto policy = policy::load_policy(model_dir);
   const auto& c = policy.config;
   auto counts = policy.model->parameter_counts();
@@ -322,9 +332,20 @@ int cmd_convert(const std::string& model_dir, const std::string& out_dir, const 
   return 0;
 }
 
+// --device and --dtype of the commands that load a model
+struct LoadArgs {
+  std::string device = "cpu", dtype;  // dtype "": the checkpoint's own
+  policy::LoadOptions options() const {
+    policy::LoadOptions load;
+    load.device = policy::parse_device(device, "--device");
+    if (!dtype.empty()) load.dtype = policy::parse_dtype(dtype, "--dtype");
+    return load;
+  }
+};
+
 int cmd_generate(const std::string& model_dir, const std::string& prompt, bool chat, int64_t max_new_tokens,
-                 double temperature, double top_p, uint64_t seed) {
-  auto policy = policy::load_policy(model_dir);
+                 double temperature, double top_p, uint64_t seed, const LoadArgs& load) {
+  auto policy = policy::load_policy(model_dir, load.options());
   const std::string text = chat ? policy::render_chat(model_dir, *policy.tokenizer, prompt) : prompt;
   const auto prompt_tokens = static_cast<int64_t>(policy.tokenizer->encode(text).size());
   const int64_t room = policy.config.max_position_embeddings - prompt_tokens;
@@ -357,9 +378,11 @@ nlohmann::json teacher_forced_logprobs(policy::TransformerImpl& model, const std
   if (ids.size() >= 2) {
     torch::NoGradGuard no_grad;
     const int64_t L = static_cast<int64_t>(ids.size()) - 1;
-    auto all = torch::tensor(ids, torch::kLong).unsqueeze(0);
-    auto hidden = model.hidden_states(all.narrow(1, 0, L), torch::arange(L, torch::kLong).unsqueeze(0));
-    auto lp = model.token_logprobs(hidden, all.narrow(1, 1, L), 1.0)[0].to(torch::kDouble);
+    const auto device = model.embed_tokens->weight.device();
+    auto all = torch::tensor(ids, torch::kLong).unsqueeze(0).to(device);
+    auto positions = torch::arange(L, torch::kLong).unsqueeze(0).to(device);
+    auto hidden = model.hidden_states(all.narrow(1, 0, L), positions);
+    auto lp = model.token_logprobs(hidden, all.narrow(1, 1, L), 1.0)[0].to(torch::kDouble).cpu();
     for (int64_t i = 0; i < L; ++i) {
       double v = lp[i].item<double>();
       logprobs.push_back(v);
@@ -403,10 +426,10 @@ int cmd_tokenize(const std::string& model_dir, const std::string& text, bool cha
 }
 
 int cmd_logprobs(const std::string& model_dir, const std::string& text, const std::string& ids_csv,
-                 const std::string& in_file, bool no_bos) {
+                 const std::string& in_file, bool no_bos, const LoadArgs& load) {
   if (text.empty() + ids_csv.empty() + in_file.empty() != 2)
     throw std::invalid_argument("logprobs: give exactly one of --text, --ids, --in");
-  auto policy = policy::load_policy(model_dir);
+  auto policy = policy::load_policy(model_dir, load.options());
   const auto tokenizer_config = policy::load_tokenizer_config_from_dir(model_dir, *policy.tokenizer);
   auto encode = [&](const std::string& t) {
     return encode_text(*policy.tokenizer, tokenizer_config, policy.config.bos_token_id, t, no_bos);
@@ -511,8 +534,11 @@ int main(int argc, char** argv) {
       ->check(integer_at_least(1));
   eval->add_option("--out", eval_args.out, "per-problem JSONL output");
 
-  auto* info = app.add_subcommand("info", "architecture, parameter counts, KV bytes per token");
-  info->add_option("--model", model_dir, "HF-layout policy directory")->required();
+  auto* info = app.add_subcommand("info", "architecture, parameter counts, KV bytes per token; or a run's memory plan");
+  info->add_option("--model", model_dir, "HF-layout policy directory");
+  std::string plan_config;
+  info->add_option("--plan", plan_config, "run config JSON: its peak memory, split by what holds it");
+  info->add_option("--set", overrides, "with --plan: override section.key=value (repeatable)");
 
   std::string reward, cases_file;
   int workers = 1;
@@ -548,6 +574,12 @@ int main(int argc, char** argv) {
   gen->add_option("--seed", seed, "sampling seed")->check(integer_at_least(0));
   bool chat = false;
   gen->add_flag("--chat", chat, "send the prompt as one user message in the model's chat template");
+  LoadArgs load;
+  auto add_load_options = [&](CLI::App* command, std::string& device, std::string& dtype) {
+    command->add_option("--device", device, "cpu, cuda or cuda:N (default cpu)");
+    command->add_option("--dtype", dtype, "weights as float32, bfloat16 or float16 (default: the checkpoint's)");
+  };
+  add_load_options(gen, load.device, load.dtype);
 
   std::string text, ids_csv, in_file;
   bool no_bos = false;
@@ -566,6 +598,8 @@ int main(int argc, char** argv) {
   lp->add_option("--ids", ids_csv, "token ids to score, comma-separated (used as given)");
   lp->add_option("--in", in_file, "JSONL file, one {\"text\": ...} per line; one output line each");
   lp->add_flag("--no-bos", no_bos, "do not add the BOS token");
+  add_load_options(lp, load.device, load.dtype);
+  add_load_options(eval, eval_args.device, eval_args.dtype);
 
   cli::add_data_command(app);  // `aha data export`: runs from its own parse callback
 
@@ -592,16 +626,16 @@ int main(int argc, char** argv) {
       check_output_is_not_input(eval_args.out, eval_args.data, "--data");
       return cli::cmd_eval(eval_args);
     }
-    if (*info) return cmd_info(model_dir);
+    if (*info) return cmd_info(model_dir, plan_config, overrides);
     if (*convert) return cmd_convert(model_dir, out, dtype_name, max_shard_size, convert_overwrite);
     if (*score) {
       check_output_is_not_input(out, cases_file, "--in");
       check_output_is_not_input(out, reward, "--reward");
       return cmd_score(reward, cases_file, out, workers);
     }
-    if (*gen) return cmd_generate(model_dir, prompt, chat, max_new_tokens, temperature, top_p, seed);
+    if (*gen) return cmd_generate(model_dir, prompt, chat, max_new_tokens, temperature, top_p, seed, load);
     if (*tok) return cmd_tokenize(model_dir, text, chat, no_bos);
-    if (*lp) return cmd_logprobs(model_dir, text, ids_csv, in_file, no_bos);
+    if (*lp) return cmd_logprobs(model_dir, text, ids_csv, in_file, no_bos, load);
   } catch (const c10::Error& e) {
     std::cerr << "aha: error: " << e.what_without_backtrace() << std::endl;
     return 1;

@@ -222,8 +222,9 @@ std::vector<std::string> render_prompts(const policy::PromptRenderer& renderer,
 }
 
 EvalResult evaluate_model(const std::string& model_dir, const std::vector<datasets::Problem>& problems,
-                          const std::string& template_name, const EvalOptions& options) {
-  policy::LoadedPolicy loaded = policy::load_policy(model_dir);
+                          const std::string& template_name, const EvalOptions& options,
+                          const policy::LoadOptions& load) {
+  policy::LoadedPolicy loaded = policy::load_policy(model_dir, load);
   const policy::PromptRenderer renderer(model_dir, loaded.tokenizer, template_name);
   rollout::Engine engine(loaded.model, loaded.tokenizer, policy::resolve_eos_token(loaded));
   engine.set_prompt_encoder([&](const std::string& text) { return renderer.encode(text); });

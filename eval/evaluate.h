@@ -20,6 +20,7 @@
 
 #include "datasets/task.h"
 #include "policy/chat_prompt.h"
+#include "policy/checkpoint.h"
 #include "policy/tokenizer.h"
 #include "rewards/rule.h"
 #include "rollout/engine.h"
@@ -106,8 +107,10 @@ EvalResult evaluate_prompts(rollout::Engine& engine, const std::vector<datasets:
                             const std::vector<std::string>& prompts, const EvalOptions& options);
 
 // Loads the policy in model_dir, renders the prompts (render_prompts) and evaluates it on `problems`.
+// load: the weights' dtype and device (policy/checkpoint.h).
 EvalResult evaluate_model(const std::string& model_dir, const std::vector<datasets::Problem>& problems,
-                          const std::string& template_name, const EvalOptions& options);
+                          const std::string& template_name, const EvalOptions& options,
+                          const policy::LoadOptions& load = {});
 
 // The prompt of each problem (policy::PromptRenderer: a text template, or the model's chat template for
 // "chat" and for prompts given as chat messages).

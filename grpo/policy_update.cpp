@@ -29,10 +29,68 @@ UpdateSums& UpdateSums::operator+=(const UpdateSums& o) {
 
 PolicyUpdater::PolicyUpdater(const RunConfig& config, policy::Transformer model)
     : config_(config), model_(std::move(model)) {
+  for (const auto& p : model_->named_parameters()) {
+    names_.push_back(p.key());
+    weights_.push_back(p.value());
+    separate_masters_ = separate_masters_ || p.value().scalar_type() != torch::kFloat;
+  }
+  if (separate_masters_) {
+    torch::NoGradGuard no_grad;
+    for (const auto& w : weights_) masters_.push_back(w.detach().to(torch::kFloat).clone().requires_grad_(true));
+  } else {
+    masters_ = weights_;
+  }
   torch::optim::AdamWOptions options(config_.train.lr);
   options.betas({config_.train.adam_beta1, config_.train.adam_beta2})
       .weight_decay(config_.train.weight_decay);
-  optimizer_ = std::make_unique<torch::optim::AdamW>(model_->parameters(), options);
+  optimizer_ = std::make_unique<torch::optim::AdamW>(masters_, options);
+}
+
+std::map<std::string, torch::Tensor> PolicyUpdater::master_weights() const {
+  std::map<std::string, torch::Tensor> out;
+  if (separate_masters_)
+    for (size_t i = 0; i < names_.size(); ++i) out[names_[i]] = masters_[i].detach();
+  return out;
+}
+
+void PolicyUpdater::restore_master_weights(const std::map<std::string, torch::Tensor>& masters,
+                                           const std::string& where) {
+  if (!separate_masters_) return;
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < names_.size(); ++i) {
+    const auto it = masters.find(names_[i]);
+    if (it == masters.end() || it->second.sizes() != masters_[i].sizes())
+      throw std::runtime_error(where + ": master weight '" + names_[i] + "' is " +
+                               (it == masters.end() ? "missing" : "of another shape") +
+                               "; the checkpoint was not written by a run with this model.dtype");
+    masters_[i].copy_(it->second);
+  }
+  copy_masters_to_weights();
+}
+
+void PolicyUpdater::move_gradients_to_masters() {
+  if (!separate_masters_) return;
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < weights_.size(); ++i) {
+    auto& grad = weights_[i].mutable_grad();
+    if (!grad.defined()) continue;
+    auto& master_grad = masters_[i].mutable_grad();
+    if (master_grad.defined())
+      master_grad.add_(grad.to(torch::kFloat));
+    else
+      master_grad = grad.to(torch::kFloat);
+    grad = torch::Tensor();
+  }
+}
+
+void PolicyUpdater::copy_masters_to_weights() {
+  if (!separate_masters_) return;
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < weights_.size(); ++i) weights_[i].copy_(masters_[i]);
+}
+
+std::vector<MicroBatch> PolicyUpdater::plan(const TrainBatch& batch, int64_t begin, int64_t count) const {
+  return plan_micro_batches(batch, begin, count, config_.grpo.micro_batch_size, config_.train.micro_batch_tokens);
 }
 
 torch::Tensor PolicyUpdater::logprobs(const TrainBatch& part, bool count_load, torch::Tensor* entropy_NT) {
@@ -43,19 +101,16 @@ torch::Tensor PolicyUpdater::logprobs(const TrainBatch& part, bool count_load, t
     replay.topk_idx = part.routes;
     options.replay = &replay;
   }
+  options.recompute = config_.train.gradient_checkpointing;
   auto hidden = model_->hidden_states(part.tokens_NT, part.positions_NT, options);
-  return model_->token_logprobs(hidden, part.targets_NT, config_.rollout.temperature, 2048, entropy_NT,
+  return model_->token_logprobs(hidden, part.targets_NT, config_.rollout.temperature, /*chunk_rows=*/0, entropy_NT,
                                 /*entropy_grad=*/config_.grpo.loss.entropy_coef > 0);
 }
 
 torch::Tensor PolicyUpdater::recompute_old_logprobs(const TrainBatch& batch) {
   torch::NoGradGuard no_grad;
-  const int64_t N = batch.tokens_NT.size(0);
-  const int64_t micro = config_.grpo.micro_batch_size > 0 ? config_.grpo.micro_batch_size : N;
-  std::vector<torch::Tensor> parts;
-  for (int64_t m = 0; m < N; m += micro)
-    parts.push_back(logprobs(batch.slice(m, std::min(micro, N - m)), /*count_load=*/false));
-  return torch::cat(parts);
+  return gather_micro_batches(batch, plan(batch, 0, batch.tokens_NT.size(0)),
+                              [&](const TrainBatch& part) { return logprobs(part, /*count_load=*/false); });
 }
 
 UpdateSums PolicyUpdater::accumulate(const TrainBatch& batch, const torch::Tensor& ref_logp_NT,
@@ -64,38 +119,47 @@ UpdateSums PolicyUpdater::accumulate(const TrainBatch& batch, const torch::Tenso
   LossNormalizer normalizer;
   normalizer.sequences = static_cast<double>(count);
   normalizer.tokens = batch.tokens_N.narrow(0, begin, count).sum().item<double>();  // a CPU tensor: no sync
-  const int64_t micro = config_.grpo.micro_batch_size > 0 ? config_.grpo.micro_batch_size : count;
   UpdateSums sums;
-  for (int64_t m = begin; m < begin + count; m += micro) {
-    const int64_t rows = std::min(micro, begin + count - m);
-    auto part = batch.slice(m, rows);
+  double diff_sum = 0, diff_tokens = 0;  // |trainer − rollout| log-prob over the first update's tokens
+  for (const MicroBatch& micro : plan(batch, begin, count)) {
+    // consecutive rows at the full length (no token budget) are views; a budgeted micro-batch is gathered
+    const int64_t first = micro.rows.front(), rows = static_cast<int64_t>(micro.rows.size());
+    const bool view = micro.length == batch.tokens_NT.size(1) && micro.rows.back() == first + rows - 1;
+    const TrainBatch part = view ? batch.slice(first, rows) : batch.select(micro.rows, micro.length);
+    const auto index = torch::tensor(micro.rows, torch::kLong).to(batch.tokens_NT.device());
+    auto rows_of = [&](const torch::Tensor& x_NT) {  // the step's [N, T] tensors, cut like `part`
+      return view ? x_NT.narrow(0, first, rows) : x_NT.index_select(0, index).narrow(1, 0, micro.length);
+    };
     LossInputs in;
     in.logp_NT = logprobs(part, /*count_load=*/true, &in.entropy_NT);
-    in.old_logp_NT = old_logp_NT.defined() ? old_logp_NT.narrow(0, m, rows) : part.old_logp_NT;
+    in.old_logp_NT = old_logp_NT.defined() ? rows_of(old_logp_NT) : part.old_logp_NT;
     in.behaviour_logp_NT = part.old_logp_NT;
-    if (ref_logp_NT.defined()) in.ref_logp_NT = ref_logp_NT.narrow(0, m, rows);
+    if (ref_logp_NT.defined()) in.ref_logp_NT = rows_of(ref_logp_NT);
     in.advantages_N = part.advantages_N;
     in.mask_NT = part.mask_NT;
     auto out = policy_loss(in, config_.grpo.loss, normalizer);
     auto loss = poison ? out.loss * std::numeric_limits<double>::quiet_NaN() : out.loss;
     loss.backward();
+    move_gradients_to_masters();
     // Every metric of this micro-batch in one tensor, read back in one host sync
     std::vector<torch::Tensor> scalars{
         loss.detach(),      out.policy_loss,    out.kl,         out.entropy,         out.clip_frac_low,
         out.clip_frac_high, out.dual_clip_frac, out.ratio_mean, out.tis_weight_mean, out.tis_capped_frac};
-    if (first_forward) {  // the step's first forward runs before any update: trainer vs rollout log-probs
+    if (first_forward) {  // the step's first update runs before any change: trainer vs rollout log-probs
       torch::NoGradGuard no_grad;
       const auto diff = (in.logp_NT.detach() - part.old_logp_NT).abs() * part.mask_NT;
-      scalars.push_back(diff.sum() / part.mask_NT.sum().clamp_min(1.0));
+      scalars.push_back(diff.sum());
+      scalars.push_back(part.mask_NT.sum());
       scalars.push_back(diff.max());
     }
     for (auto& s : scalars) s = s.to(torch::kFloat64).reshape({});
     const auto host = torch::stack(scalars).cpu();
     const auto v = host.accessor<double, 1>();
-    if (first_forward) {
-      first_forward->logprob_diff_mean = v[10];
-      first_forward->logprob_diff_max = v[11];
-      first_forward = nullptr;
+    if (first_forward) {  // over every micro-batch of the first update: the same rows however it is split
+      diff_sum += v[10];
+      diff_tokens += v[11];
+      first_forward->logprob_diff_max = std::max(first_forward->logprob_diff_max, v[12]);
+      first_forward->logprob_diff_mean = diff_sum / std::max(diff_tokens, 1.0);
     }
     const double share =
         part.tokens_N.sum().item<double>() / std::max(normalizer.tokens, 1.0);  // token-weighted
@@ -125,15 +189,16 @@ UpdateStats PolicyUpdater::optimize(const TrainBatch& batch, const torch::Tensor
                                           config_.train.warmup_steps, config_.train.min_lr_ratio);
       set_learning_rate(*optimizer_, stats.learning_rate);
       optimizer_->zero_grad();
+      for (auto& w : weights_) w.mutable_grad() = torch::Tensor();
       const UpdateSums sums = accumulate(batch, ref_logp_NT, old_logp, begin, end - begin, poison,
                                          pass == 0 && mb == 0 ? &stats : nullptr);
-      const double grad_norm = torch::nn::utils::clip_grad_norm_(model_->parameters(), max_norm);
+      const double grad_norm = torch::nn::utils::clip_grad_norm_(masters_, max_norm);
       if (!std::isfinite(sums.loss) || !std::isfinite(grad_norm)) {  // the guard: this update is skipped
         if (stats.nonfinite_where.empty()) {
           stats.nonfinite_where = std::isfinite(sums.loss) ? "gradient" : "loss";
-          for (const auto& p : model_->named_parameters())
-            if (p.value().grad().defined() && !torch::isfinite(p.value().grad()).all().item<bool>()) {
-              stats.nonfinite_where += " (first non-finite gradient: " + p.key() + ")";
+          for (size_t i = 0; i < masters_.size(); ++i)
+            if (masters_[i].grad().defined() && !torch::isfinite(masters_[i].grad()).all().item<bool>()) {
+              stats.nonfinite_where += " (first non-finite gradient: " + names_[i] + ")";
               break;
             }
           stats.nonfinite_where += " at pass " + std::to_string(pass) + " minibatch " + std::to_string(mb);
@@ -143,6 +208,7 @@ UpdateStats PolicyUpdater::optimize(const TrainBatch& batch, const torch::Tensor
         continue;
       }
       optimizer_->step();
+      copy_masters_to_weights();
       ++optimizer_steps;
       // MaxVio per MoE layer from this update's routed tokens (gamma 0 measures without moving the biases)
       const auto violations = model_->update_router_biases(config_.grpo.bias_update_gamma);

@@ -177,6 +177,10 @@ void RunConfig::validate() const {
   };
   require(!model.path.empty(), "model.path: required (an HF-layout directory)");
   require(model.device == "cpu" || model.device == "cuda", "model.device: expected \"cpu\" or \"cuda\"");
+  require(model.dtype.empty() || model.dtype == "float32" || model.dtype == "bfloat16",
+          "model.dtype: '" + model.dtype +
+              "' is not supported; expected \"float32\" or \"bfloat16\" (float16 would need loss scaling), "
+              "or leave it out for the checkpoint's own dtype");
   require(data.train_size >= 0, "data.train_size: must be >= 0 (0: a fresh problem every draw)");
   require(data.max_prompt_length >= 0, "data.max_prompt_length: must be >= 0 (0: no limit)");
   require(rollout.prompts_per_step >= 1, "rollout.prompts_per_step: must be >= 1");
@@ -203,6 +207,7 @@ void RunConfig::validate() const {
   require(batch % grpo.minibatches == 0,
           "grpo.minibatches: must divide prompts_per_step * group_size = " + std::to_string(batch));
   require(grpo.micro_batch_size >= 0, "grpo.micro_batch_size: must be >= 0 (0: one forward per minibatch)");
+  require(train.micro_batch_tokens >= 0, "train.micro_batch_tokens: must be >= 0 (0: grpo.micro_batch_size rows)");
   require(grpo.max_sampling_rounds >= 1 && grpo.max_sampling_rounds <= 1024,
           "grpo.max_sampling_rounds: must be in [1, 1024]");
   require(grpo.overlong_buffer >= 0 && grpo.overlong_buffer <= rollout.max_new_tokens,

@@ -26,11 +26,15 @@ namespace aha::grpo {
 struct ModelSection {
   std::string path;            // HF-layout policy directory
   std::string device = "cpu";  // "cpu" or "cuda"
+  // The policy's and reference's weights: "float32" or "bfloat16"; "" loads the checkpoint's own dtype.
+  // bfloat16 trains fp32 master weights and fp32 AdamW moments (grpo/policy_update.h).
+  std::string dtype;
 
   template <class F>
   void fields(F& f) {
     f("path", path);
     f("device", device);
+    f("dtype", dtype);
   }
 };
 
@@ -172,6 +176,12 @@ struct TrainSection {
   int64_t save_every = 0;        // checkpoint every N steps (and on SIGINT/SIGTERM); 0: only on signals
   int64_t keep_checkpoints = 3;  // newest K checkpoints kept
   int64_t max_bad_steps = 3;     // K consecutive steps with a skipped non-finite update stop the run
+  // Recompute each decoder layer's activations in the backward instead of keeping them (policy/recompute.h).
+  bool gradient_checkpointing = false;
+  // Rows per forward are packed, longest first, until rows × their longest length would pass this many
+  // tokens, and each micro-batch is cut to its own longest row; 0: grpo.micro_batch_size rows, padded to
+  // the batch's longest row. The loss is normalised by the whole optimizer step either way.
+  int64_t micro_batch_tokens = 0;
 
   template <class F>
   void fields(F& f) {
@@ -196,6 +206,8 @@ struct TrainSection {
     f("save_every", save_every);
     f("keep_checkpoints", keep_checkpoints);
     f("max_bad_steps", max_bad_steps);
+    f("gradient_checkpointing", gradient_checkpointing);
+    f("micro_batch_tokens", micro_batch_tokens);
   }
 };
 

@@ -30,7 +30,9 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 Trainer::Trainer(RunConfig config) : config_(std::move(config)) {
   if (config_.train.threads > 0) torch::set_num_threads(static_cast<int>(config_.train.threads));
   rubrics_ = std::make_unique<rewards::SourceRubrics>(config_.rewards, config_.rewards_by_source);
-  policy_ = policy::load_policy(config_.model.path);
+  policy::LoadOptions load;
+  if (!config_.model.dtype.empty()) load.dtype = policy::parse_dtype(config_.model.dtype, "model.dtype");
+  policy_ = policy::load_policy(config_.model.path, load);
   renderer_ = std::make_unique<policy::PromptRenderer>(policy_.dir, policy_.tokenizer, config_.data.template_name,
                                                        "data.template");
   data_ = std::make_unique<RunData>(config_, *renderer_, *rubrics_);
@@ -38,10 +40,14 @@ Trainer::Trainer(RunConfig config) : config_(std::move(config)) {
   if (device.is_cuda() && !torch::cuda::is_available())
     throw std::runtime_error("model.device is \"cuda\" but no CUDA device is available");
   policy_.model->to(device);
+  if (device.is_cuda()) {  // fp32 matmuls on tensor cores (TF32), as torch's and TRL's GPU defaults allow
+    at::globalContext().setAllowTF32CuBLAS(true);
+    at::globalContext().setAllowTF32CuDNN(true);
+  }
   eos_token_id_ = policy::resolve_eos_token(policy_);
   if (config_.grpo.loss
           .needs_reference()) {  // frozen copy of the start checkpoint; none is kept when beta == 0
-    reference_ = policy::load_policy(config_.model.path).model;
+    reference_ = policy::load_policy(config_.model.path, {policy_.model->embed_tokens->weight.scalar_type()}).model;
     reference_->to(device);
     reference_->eval();
     for (auto& p : reference_->parameters()) p.set_requires_grad(false);
@@ -128,9 +134,13 @@ StepLog Trainer::step(int64_t step_index) {
 
 torch::Tensor Trainer::reference_logprobs(const TrainBatch& batch) {
   if (!reference_) return {};
-  torch::NoGradGuard no_grad;
-  auto h = reference_->hidden_states(batch.tokens_NT, batch.positions_NT);
-  return reference_->token_logprobs(h, batch.targets_NT, config_.rollout.temperature);
+  torch::NoGradGuard no_grad;  // micro-batched like the policy's forwards
+  const auto plan = plan_micro_batches(batch, 0, batch.tokens_NT.size(0), config_.grpo.micro_batch_size,
+                                       config_.train.micro_batch_tokens);
+  return gather_micro_batches(batch, plan, [&](const TrainBatch& part) {
+    auto h = reference_->hidden_states(part.tokens_NT, part.positions_NT);
+    return reference_->token_logprobs(h, part.targets_NT, config_.rollout.temperature);
+  });
 }
 
 torch::Tensor Trainer::rewards_for_advantages(const SampledGroups& groups, const TrainBatch& batch,
@@ -179,7 +189,11 @@ void Trainer::refresh_reference(nlohmann::json& m) {
 }
 
 CheckpointParts Trainer::checkpoint_parts() {
-  return {policy_.model, updater_->optimizer(), reference_, policy_.dir / "tokenizer.json"};
+  return {policy_.model, updater_->optimizer(), reference_, policy_.dir / "tokenizer.json",
+          updater_->master_weights(),
+          [this](const std::map<std::string, torch::Tensor>& masters, const std::string& where) {
+            updater_->restore_master_weights(masters, where);
+          }};
 }
 
 void Trainer::save_checkpoint() {

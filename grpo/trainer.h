@@ -53,6 +53,7 @@ class Trainer {
   // Writes checkpoints/step-<state.step>/ atomically, moves `latest` to it and prunes.
   void save_checkpoint();
   policy::Transformer& model() { return policy_.model; }
+  PolicyUpdater& updater() { return *updater_; }  // for tests: the master weights and the optimizer
   const TrainerState& state() const { return state_; }
   const std::filesystem::path& run_dir() const { return run_dir_; }
 

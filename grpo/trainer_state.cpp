@@ -25,6 +25,11 @@ void save_trainer_checkpoint(const fs::path& run_dir, const TrainerState& state,
   parts.optimizer.save(optimizer_archive);
   archive.write("optimizer", optimizer_archive);
   archive.write("rng/cpu", at::detail::getDefaultCPUGenerator().get_state());
+  if (!parts.master_weights.empty()) {
+    torch::serialize::OutputArchive master_archive;
+    for (const auto& [name, tensor] : parts.master_weights) master_archive.write(name, tensor.cpu());
+    archive.write("master", master_archive);
+  }
   if (parts.reference && state.reference_step > 0) {
     torch::serialize::OutputArchive reference_archive;
     for (const auto& [name, tensor] : policy::state_tensors(*parts.reference))
@@ -63,6 +68,12 @@ TrainerState load_trainer_checkpoint(const fs::path& dir, CheckpointParts parts)
   torch::serialize::InputArchive optimizer_archive;
   archive.read("optimizer", optimizer_archive);
   parts.optimizer.load(optimizer_archive);
+  torch::serialize::InputArchive master_archive;
+  if (archive.try_read("master", master_archive) || !parts.master_weights.empty()) {
+    std::map<std::string, torch::Tensor> masters;
+    for (const auto& name : master_archive.keys()) master_archive.read(name, masters[name]);
+    if (parts.restore_master_weights) parts.restore_master_weights(masters, state_pt.string());
+  }
   torch::Tensor rng_state;
   archive.read("rng/cpu", rng_state);
   at::Generator generator = at::detail::getDefaultCPUGenerator();

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -42,11 +43,16 @@ struct TrainerState {
 
 // The parts of a training run a checkpoint saves and restores. reference is null when beta == 0; it is
 // saved only once refreshed (otherwise it is the start checkpoint, config model.path).
+// master_weights: the fp32 masters when the weights are bf16 (PolicyUpdater::master_weights), saved in
+// trainer_state.pt so a resumed bf16 run continues from the unrounded weights; restore_master_weights
+// receives them back (it is not called when the checkpoint has none and none are expected).
 struct CheckpointParts {
   policy::Transformer model;
   torch::optim::Optimizer& optimizer;
   policy::Transformer reference;
   std::filesystem::path tokenizer_json;  // copied into every checkpoint
+  std::map<std::string, torch::Tensor> master_weights;
+  std::function<void(const std::map<std::string, torch::Tensor>&, const std::string& where)> restore_master_weights;
 };
 
 // Writes run_dir/checkpoints/step-<state.step>/ atomically (trainer_state.json carries `extra`, e.g. the

@@ -12,6 +12,8 @@
 #include <set>
 #include <stdexcept>
 
+#include <torch/cuda.h>
+
 #include "policy/safetensors_header.h"
 #include "policy/weight_shapes.h"
 
@@ -456,7 +458,36 @@ TensorMap dequantize_fp8_blocks(TensorMap tensors, int64_t block_rows, int64_t b
 // Order matters: everything that reads only metadata (config.json, tokenizer.json, the safetensors headers)
 // is checked before Transformer(config) allocates the config's sizes, and every file is checked to be a
 // regular file before it is opened.
-LoadedPolicy load_policy(const fs::path& dir) {
+torch::ScalarType parse_dtype(const std::string& name, const std::string& field) {
+  if (name == "float32") return torch::kFloat;
+  if (name == "bfloat16") return torch::kBFloat16;
+  if (name == "float16") return torch::kHalf;
+  throw std::invalid_argument(field + ": '" + name + "' is not a dtype; expected float32, bfloat16 or float16");
+}
+
+std::string dtype_name(torch::ScalarType dtype) {
+  switch (dtype) {
+    case torch::kFloat: return "float32";
+    case torch::kBFloat16: return "bfloat16";
+    case torch::kHalf: return "float16";
+    default: return c10::toString(dtype);
+  }
+}
+
+torch::Device parse_device(const std::string& name, const std::string& field) {
+  std::optional<torch::Device> device;
+  try {
+    device.emplace(name);
+  } catch (const c10::Error&) {
+  }
+  if (!device || !(device->is_cpu() || device->is_cuda()))
+    throw std::invalid_argument(field + ": '" + name + "' is not a device; expected cpu, cuda or cuda:N");
+  if (device->is_cuda() && !torch::cuda::is_available())
+    throw std::invalid_argument(field + ": '" + name + "' asks for CUDA, but no CUDA device is available");
+  return *device;
+}
+
+LoadedPolicy load_policy(const fs::path& dir, const LoadOptions& options) {
   if (!fs::is_directory(dir))
     throw std::runtime_error(dir.string() +
                              ": not a directory (expected config.json, model.safetensors, tokenizer.json)");
@@ -492,10 +523,16 @@ LoadedPolicy load_policy(const fs::path& dir) {
   check_tensor_shapes(out.config, config_json, header_tensors(files), files.where);
   out.model = Transformer(out.config);
   const std::string where = files.where.string();
-  load_state(
-      *out.model,
-      dequantize_fp8_blocks(read_tensors(files, TensorStorage::kMapped), block_rows, block_cols, where),
-      where);
+  const TensorMap tensors =
+      dequantize_fp8_blocks(read_tensors(files, TensorStorage::kMapped), block_rows, block_cols, where);
+  const auto embedding = tensors.find("model.embed_tokens.weight");  // missing: load_state names it
+  const torch::ScalarType dtype =
+      options.dtype.value_or(embedding != tensors.end() ? embedding->second.scalar_type() : torch::kFloat);
+  if (dtype != torch::kFloat)  // parameters are still unwritten (policy/linear.h): retype before the load
+    for (auto& p : out.model->parameters()) p.set_data(torch::empty(p.sizes(), p.options().dtype(dtype)));
+  load_state(*out.model, tensors, where);
+  out.config.torch_dtype = dtype_name(dtype);
+  if (options.device != torch::Device(torch::kCPU)) out.model->to(options.device);
   return out;
 }
 

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "policy/config.h"
@@ -20,6 +21,18 @@
 #include "policy/transformer.h"
 
 namespace aha::policy {
+
+// The weights' dtype by name: "float32", "bfloat16" or "float16" (what config.json's torch_dtype says);
+// anything else is std::invalid_argument naming `field` and the allowed names.
+torch::ScalarType parse_dtype(const std::string& name, const std::string& field);
+std::string dtype_name(torch::ScalarType dtype);
+// "cpu", "cuda" or "cuda:N"; a CUDA device on a machine without one is std::invalid_argument naming `field`.
+torch::Device parse_device(const std::string& name, const std::string& field);
+
+struct LoadOptions {
+  std::optional<torch::ScalarType> dtype;  // the parameters' dtype; unset: the checkpoint's own
+  torch::Device device = torch::kCPU;
+};
 
 struct LoadedPolicy {
   ModelConfig config;
@@ -34,7 +47,9 @@ struct LoadedPolicy {
 // caps) and the safetensors headers are checked against the shapes it implies (weight_shapes.h), so a
 // config that disagrees with its weights is an error naming the file and tensor. Every file must be a
 // regular file (or a link to one): a FIFO, directory or device is an error naming it, never a hang.
-LoadedPolicy load_policy(const std::filesystem::path& dir);
+// The parameters take options.dtype, or the dtype the checkpoint stores its embedding in (float32 after
+// FP8 dequantisation); router-bias buffers stay float32. Then the model moves to options.device.
+LoadedPolicy load_policy(const std::filesystem::path& dir, const LoadOptions& options = {});
 
 // All tensors of a checkpoint directory: model.safetensors, or every shard named by
 // model.safetensors.index.json (each tensor must be in the shard the index names, and every tensor of a

@@ -1,11 +1,12 @@
 // The causal LM; see transformer.h.
 #include "policy/transformer.h"
 
-#include <optional>
+#include <algorithm>
 
 #include <torch/nn/init.h>
 
-#include "kernels/token_logprobs.h"
+#include "kernels/lm_head_logprobs.h"
+#include "policy/recompute.h"
 
 namespace aha::policy {
 
@@ -29,6 +30,8 @@ torch::Tensor TransformerImpl::hidden_states(const torch::Tensor& tokens_BT, con
   if (options.count_mask_BT.defined()) count_mask_N = options.count_mask_BT.reshape({-1}).to(torch::kBool);
   if (options.latents) options.latents->assign(layers->size(), {});
   if (options.record) options.record->topk_idx.clear();
+  // no graph, nothing to save: prefill and the reference forward run every layer plainly
+  const bool recompute = options.recompute && torch::GradMode::is_enabled() && !options.latents;
   size_t moe_index = 0;
   for (size_t l = 0; l < layers->size(); ++l) {
     auto* block = layers[l]->as<BlockImpl>();
@@ -39,7 +42,10 @@ torch::Tensor TransformerImpl::hidden_states(const torch::Tensor& tokens_BT, con
       if (options.record) call.record_idx_NK = &recorded;
       call.count_mask_N = count_mask_N;
     }
-    h = block->forward(h, cos, sin, options.latents ? &(*options.latents)[l] : nullptr, call);
+    if (recompute)
+      h = recomputed_block_forward(*block, h, cos, sin, call);
+    else
+      h = block->forward(h, cos, sin, options.latents ? &(*options.latents)[l] : nullptr, call);
     if (block->moe) {
       if (options.record) options.record->topk_idx.push_back(recorded);
       ++moe_index;
@@ -74,24 +80,14 @@ torch::Tensor TransformerImpl::decode_logits(const torch::Tensor& tokens_B, cons
 torch::Tensor TransformerImpl::token_logprobs(const torch::Tensor& hidden_BTD, const torch::Tensor& targets_BT,
                                               double temperature, int64_t chunk_rows, torch::Tensor* entropy_BT,
                                               bool entropy_grad) {
-  auto hidden_ND = hidden_BTD.reshape({-1, hidden_BTD.size(-1)});
-  auto targets_N = targets_BT.reshape({-1});
-  std::vector<torch::Tensor> pieces, entropies;
-  for (int64_t start = 0; start < hidden_ND.size(0); start += chunk_rows) {
-    int64_t len = std::min(chunk_rows, hidden_ND.size(0) - start);
-    auto logits_NV = logits(hidden_ND.narrow(0, start, len)).to(torch::kFloat);
-    if (temperature != 1.0) logits_NV = logits_NV / temperature;
-    pieces.push_back(kernels::token_logprobs(logits_NV, targets_N.narrow(0, start, len)));
-    if (entropy_BT) {
-      std::optional<torch::NoGradGuard> no_grad;
-      if (!entropy_grad) no_grad.emplace();
-      const auto source = entropy_grad ? logits_NV : logits_NV.detach();
-      const auto log_p = torch::log_softmax(source, /*dim=*/-1);
-      entropies.push_back(-(log_p.exp() * log_p).sum(/*dim=*/-1));
-    }
-  }
-  if (entropy_BT) *entropy_BT = torch::cat(entropies).view(targets_BT.sizes());
-  return torch::cat(pieces).view(targets_BT.sizes());
+  const auto& weight_VD = lm_head ? lm_head->weight : embed_tokens->weight;
+  if (chunk_rows <= 0)  // 64 MiB of fp32 logits per chunk buffer: 110 rows of Qwen2's 151,936-token vocabulary
+    chunk_rows = std::max<int64_t>(16, (int64_t{1} << 24) / weight_VD.size(0));
+  const auto out = kernels::lm_head_logprobs(hidden_BTD.reshape({-1, hidden_BTD.size(-1)}), weight_VD,
+                                             targets_BT.reshape({-1}), temperature, chunk_rows,
+                                             /*with_entropy=*/entropy_BT != nullptr, entropy_grad);
+  if (entropy_BT) *entropy_BT = out.entropy_N.view(targets_BT.sizes());
+  return out.logprobs_N.view(targets_BT.sizes());
 }
 
 void TransformerImpl::init_weights(uint64_t seed) {

@@ -7,7 +7,8 @@
 //  - hidden_states(): full causal forward (training, prefill), optionally returning per-layer latents
 //    to fill a cache, recording routes, replaying routes, and counting expert load;
 //  - decode_logits(): one token per row over the rollout cache (absorbed MLA, or GQA keys/values);
-//  - token_logprobs(): chunked lm_head + log-softmax + gather, never [B, T, V] at once.
+//  - token_logprobs(): lm_head + log-softmax + gather fused per chunk of rows (kernels/lm_head_logprobs.h):
+//    never [B, T, V] at once, and the backward recomputes each chunk's logits instead of keeping them.
 //
 // Legend: B batch, T tokens, L layers, S cache positions, C kv_lora_rank, R rope dim, V vocab, K top-k.
 #pragma once
@@ -34,6 +35,7 @@ struct ForwardOptions {
   RouteTrace* record = nullptr;        // store the experts chosen
   torch::Tensor count_mask_BT;         // bool; count these tokens' expert load for the bias update
   std::vector<CacheEntry>* latents = nullptr;  // per layer cache entries (cache_entry.h), to prefill a cache
+  bool recompute = false;  // activation checkpointing per layer (policy/recompute.h) while grad mode is on
 };
 
 struct ParameterCounts {
@@ -61,8 +63,9 @@ class TransformerImpl : public torch::nn::Module {
   // log p(targets_BT[b, t] | hidden_BTD[b, t]) under softmax(logits / temperature) -> [B, T] float32.
   // entropy_BT (optional) receives H = −Σ_v p_v log p_v of the same distribution, [B, T] float32; it
   // carries a gradient only when entropy_grad (an entropy bonus), else it is computed without a graph.
+  // chunk_rows rows of logits at a time; 0: as many as fit in 64 MiB of fp32 logits (at least 16).
   torch::Tensor token_logprobs(const torch::Tensor& hidden_BTD, const torch::Tensor& targets_BT,
-                               double temperature, int64_t chunk_rows = 2048, torch::Tensor* entropy_BT = nullptr,
+                               double temperature, int64_t chunk_rows = 0, torch::Tensor* entropy_BT = nullptr,
                                bool entropy_grad = false);
 
   // Normal(0, initializer_range) for matrices, ones for norms, zero router biases; deterministic in seed.

@@ -14,12 +14,15 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include "kernels/counting_allocator.h"
 #include "kernels/lm_head_logprobs.h"
 #include "kernels/token_logprobs.h"
 
 using aha::kernels::lm_head_logprobs;
 using aha::kernels::lm_head_logprobs_reference;
 using aha::kernels::LmHeadLogprobs;
+using aha::kernels::CountingCpuAllocator;
+using aha::kernels::CountingScope;
 
 namespace {
 
@@ -159,52 +162,6 @@ bool gpu_ready() {
   WARN("no CUDA device; skipping");
   return false;
 }
-
-// A CPU allocator that counts the bytes alive and their peak, wrapping the default allocator; installed
-// for one scope. Tensor storages are what it sees (not oneDNN/BLAS scratch, which is freed in-call).
-class CountingCpuAllocator final : public c10::Allocator {
- public:
-  c10::DataPtr allocate(size_t bytes) override {
-    auto* record = new Record{c10::GetDefaultCPUAllocator()->allocate(bytes), bytes, this};
-    const int64_t now = live_.fetch_add(static_cast<int64_t>(bytes)) + static_cast<int64_t>(bytes);
-    int64_t peak = peak_.load();
-    while (now > peak && !peak_.compare_exchange_weak(peak, now)) {
-    }
-    return {record->inner.get(), record, &release, record->inner.device()};
-  }
-  void copy_data(void* dest, const void* src, std::size_t count) const override {
-    default_copy_data(dest, src, count);
-  }
-  int64_t live() const { return live_.load(); }
-  int64_t peak() const { return peak_.load(); }
-  void reset_peak() { peak_.store(live_.load()); }
-
- private:
-  struct Record {
-    c10::DataPtr inner;
-    size_t bytes;
-    CountingCpuAllocator* owner;
-  };
-  static void release(void* context) {
-    auto* record = static_cast<Record*>(context);
-    record->owner->live_.fetch_sub(static_cast<int64_t>(record->bytes));
-    delete record;
-  }
-  std::atomic<int64_t> live_{0}, peak_{0};
-};
-
-// Installs a counting allocator (kept alive for the whole process: storages it made may outlive the
-// scope) and puts the previous allocator back on exit.
-struct CountingScope {
-  CountingScope() : previous(c10::GetCPUAllocator()) { c10::SetCPUAllocator(&counter(), kPriority); }
-  ~CountingScope() { c10::SetCPUAllocator(previous, kPriority); }
-  static CountingCpuAllocator& counter() {
-    static CountingCpuAllocator allocator;
-    return allocator;
-  }
-  static constexpr uint8_t kPriority = 100;  // above the default registration, so the swap takes effect
-  c10::Allocator* previous;
-};
 
 struct MemoryUse {
   int64_t kept_for_backward;  // bytes alive after the forward beyond the inputs, not counting the outputs
