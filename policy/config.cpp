@@ -403,6 +403,13 @@ double ModelConfig::softmax_scale() const {
   return scale;
 }
 
+bool ModelConfig::uses_sdpa() const {
+  if (attn_implementation != "sdpa" && attn_implementation != "eager")
+    throw std::invalid_argument("attn_implementation '" + attn_implementation +
+                                "' is not supported; supported: sdpa, eager");
+  return attn_implementation == "sdpa";
+}
+
 std::pair<int64_t, int64_t> ModelConfig::cache_widths() const {
   if (uses_mla()) return {kv_lora_rank, qk_rope_head_dim};
   return {num_key_value_heads * head_dim, num_key_value_heads * head_dim};
@@ -531,6 +538,10 @@ void ModelConfig::validate() const {
             "rope_scaling high_freq_factor must exceed low_freq_factor, got " + number(rs.high_freq_factor) +
                 " <= " + number(rs.low_freq_factor));
   }
+
+  require(attn_implementation == "sdpa" || attn_implementation == "eager",
+          "attn_implementation '" + attn_implementation +
+              "' is not supported; supported: sdpa, eager (a runtime setting, not a config.json key)");
 
   // Token ids index the embedding.
   for (const auto& [key, id] : {std::pair<const char*, std::optional<int64_t>>{"bos_token_id", bos_token_id},

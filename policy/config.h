@@ -90,10 +90,20 @@ struct ModelConfig {
   std::optional<int64_t> eos_token_id;
   std::string torch_dtype = "float32";
   double initializer_range = 0.02;
+  // How training and prefill compute attention (transformers' name and values): "sdpa" the fused
+  // at::scaled_dot_product_attention, "eager" the explicit [B, H, T, T] scores it is tested against
+  // (tests/policy/test_sdpa.cpp). A runtime choice, not part of the model: never read from or written to
+  // config.json. Decode (one token over the cache) is eager either way. The default stays "eager" while
+  // the stored golden GRPO trajectory (tests/grpo/test_golden.cpp) is eager's: under sdpa its step-2 KL
+  // moves by 1.2e-5 relative, past that test's 1e-5 (issue 12).
+  std::string attn_implementation = "eager";
 
   // A string compare, but only ever at construction (blocks, Rope::make, cache allocation), never per token.
   bool uses_mla() const { return model_type == "deepseek_v3" || model_type == "deepseek_v2"; }
   int64_t qk_head_dim() const { return qk_nope_head_dim + qk_rope_head_dim; }
+  // attn_implementation == "sdpa", read by the attention modules at construction; throws
+  // std::invalid_argument for a value other than "sdpa" or "eager" (a module built without validate()).
+  bool uses_sdpa() const;
   // Dims RoPE rotates per head: the decoupled qk_rope_head_dim for MLA, the whole head for GQA.
   int64_t rope_dim() const { return uses_mla() ? qk_rope_head_dim : head_dim; }
   bool has_router_bias() const { return topk_method == TopkMethod::NoauxTc; }

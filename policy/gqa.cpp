@@ -1,5 +1,6 @@
-// Grouped-query attention; see gqa.h. Scores and softmax follow transformers' eager attention: q·k in the
-// activation dtype, scaled by head_dim^-0.5, softmax in fp32, cast back.
+// Grouped-query attention; see gqa.h. The eager scores and softmax follow transformers' eager attention:
+// q·k in the activation dtype, scaled by head_dim^-0.5, softmax in fp32, cast back. SDPA's kernel keeps
+// scores and softmax in fp32 (fp64 for double inputs) whatever the activation dtype.
 #include "policy/gqa.h"
 
 #include <limits>
@@ -12,7 +13,8 @@ GqaImpl::GqaImpl(const ModelConfig& c)
     : n_heads(c.num_attention_heads),
       n_kv_heads(c.num_key_value_heads),
       head_dim(c.head_dim),
-      softmax_scale(c.softmax_scale()) {
+      softmax_scale(c.softmax_scale()),
+      use_sdpa(c.uses_sdpa()) {
   q_proj = register_module("q_proj", Linear(c.hidden_size, n_heads * head_dim, c.qkv_bias));
   k_proj = register_module("k_proj", Linear(c.hidden_size, n_kv_heads * head_dim, c.qkv_bias));
   v_proj = register_module("v_proj", Linear(c.hidden_size, n_kv_heads * head_dim, c.qkv_bias));
@@ -40,16 +42,33 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> GqaImpl::project(const t
 
 torch::Tensor GqaImpl::forward(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,
                                CacheEntry* cache_out) {
-  const int64_t B = x.size(0), T = x.size(1), G = n_heads / n_kv_heads;
+  const int64_t B = x.size(0), T = x.size(1);
   auto [q, k, v] = project(x, cos, sin);
   if (cache_out) *cache_out = {k.reshape({B, T, n_kv_heads * head_dim}), v.reshape({B, T, n_kv_heads * head_dim})};
-  auto q_grouped = q.view({B, T, n_kv_heads, G, head_dim});                               // [B, T, Hkv, G, Dh]
-  auto scores = torch::einsum("btkgd,bskd->bkgts", {q_grouped, k}) * softmax_scale;     // [B, Hkv, G, T, T]
-  auto future = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(x.device())).triu(1);
+  auto out = use_sdpa ? attend_sdpa(q, k, v) : attend_eager(q, k, v);  // [B, T, H, Dh]
+  return o_proj(out.reshape({B, T, n_heads * head_dim}));
+}
+
+// The reference: query head h = kv * G + g reads kv head kv, spelled out by viewing H as [Hkv, G].
+torch::Tensor GqaImpl::attend_eager(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+  const int64_t B = q.size(0), T = q.size(1), G = n_heads / n_kv_heads;
+  auto q_grouped = q.view({B, T, n_kv_heads, G, head_dim});                            // [B, T, Hkv, G, Dh]
+  auto scores = torch::einsum("btkgd,bskd->bkgts", {q_grouped, k}) * softmax_scale;  // [B, Hkv, G, T, T]
+  auto future = torch::ones({T, T}, torch::TensorOptions().dtype(torch::kBool).device(q.device())).triu(1);
   scores = scores.masked_fill(future, -std::numeric_limits<float>::infinity());
-  auto probs = torch::softmax(scores.to(torch::kFloat), /*dim=*/-1).to(x.scalar_type());
-  auto out = torch::einsum("bkgts,bskd->btkgd", {probs, v}).reshape({B, T, n_heads * head_dim});  // [B, T, H*Dh]
-  return o_proj(out);
+  auto probs = torch::softmax(scores.to(torch::kFloat), /*dim=*/-1).to(q.scalar_type());
+  return torch::einsum("bkgts,bskd->btkgd", {probs, v}).reshape({B, T, n_heads, head_dim});  // [B, T, H, Dh]
+}
+
+// enable_gqa repeats each kv head over its G query heads in the same order as attend_eager's [Hkv, G]
+// view (query head h reads kv head h / G). CPU's fused kernel (test_sdpa.cpp checks it is chosen) and,
+// per ATen's sdp_utils.cpp, CUDA's flash and cuDNN kernels take Hkv < H as it is, so k and v are never
+// copied G times; SDPA's math fallback would repeat_interleave them itself.
+torch::Tensor GqaImpl::attend_sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v) {
+  auto out = at::scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2),
+                                              /*attn_mask=*/{}, /*dropout_p=*/0.0, /*is_causal=*/true,
+                                              /*scale=*/softmax_scale, /*enable_gqa=*/true);  // [B, H, T, Dh]
+  return out.transpose(1, 2);  // [B, T, H, Dh]
 }
 
 torch::Tensor GqaImpl::decode(const torch::Tensor& x, const torch::Tensor& cos, const torch::Tensor& sin,

@@ -7,7 +7,9 @@
 // G = H / Hkv query heads per kv head, Dh head_dim.
 //
 // Two paths, held together by a test: forward() (training and prefill, causal over T) and decode() (one
-// token per row over a cache of keys and values; see policy/cache_entry.h).
+// token per row over a cache of keys and values; see policy/cache_entry.h). forward()'s attention runs one
+// of two ways (config.attn_implementation): "eager" builds the [B, H, T, T] scores (kept for backward),
+// "sdpa" calls the fused at::scaled_dot_product_attention; tests/policy/test_sdpa.cpp holds them together.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -33,6 +35,7 @@ struct GqaImpl : torch::nn::Module {
 
   int64_t n_heads, n_kv_heads, head_dim;
   double softmax_scale;
+  bool use_sdpa;  // attn_implementation == "sdpa"
   Linear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
   RMSNorm q_norm{nullptr}, k_norm{nullptr};  // Qwen3 only
 
@@ -40,6 +43,10 @@ struct GqaImpl : torch::nn::Module {
   // x [B, T, D] -> q [B, T, H, Dh], k [B, T, Hkv, Dh] (normed, rotated), v [B, T, Hkv, Dh]
   std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> project(const torch::Tensor& x, const torch::Tensor& cos,
                                                                   const torch::Tensor& sin);
+  // Causal attention, two implementations of the same map: q [B, T, H, Dh], k and v [B, T, Hkv, Dh]
+  // -> [B, T, H, Dh]
+  torch::Tensor attend_eager(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
+  torch::Tensor attend_sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v);
 };
 TORCH_MODULE(Gqa);
 

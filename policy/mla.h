@@ -7,6 +7,9 @@
 //  - naive (training and prefill): materialise k_nope and v per head from the latent c_kv, causal over T;
 //  - absorbed (decode): fold W_UK into the query and W_UV after the softmax, attending directly over a
 //    cache that holds only c_kv [B, S, C] and the shared k_pe [B, S, R]. A test holds them together.
+// The naive form's attention itself runs one of two ways (config.attn_implementation): "eager" builds the
+// [B, H, T, T] scores (kept for backward), "sdpa" calls the fused at::scaled_dot_product_attention, which
+// keeps only the output and a log-sum-exp per row. tests/policy/test_sdpa.cpp holds sdpa to eager.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -35,6 +38,7 @@ struct MlaImpl : torch::nn::Module {
 
   int64_t n_heads, q_lora_rank, kv_lora_rank, nope_dim, rope_dim, v_dim;
   double softmax_scale;
+  bool use_sdpa;  // attn_implementation == "sdpa"
   Linear q_a_proj{nullptr}, q_b_proj{nullptr}, q_proj{nullptr};
   RMSNorm q_a_layernorm{nullptr}, kv_a_layernorm{nullptr};
   Linear kv_a_proj_with_mqa{nullptr}, kv_b_proj{nullptr}, o_proj{nullptr};
@@ -44,6 +48,13 @@ struct MlaImpl : torch::nn::Module {
   std::tuple<torch::Tensor, torch::Tensor, torch::Tensor, torch::Tensor> project(const torch::Tensor& x,
                                                                                const torch::Tensor& cos,
                                                                                const torch::Tensor& sin);
+  // Causal attention of the naive form, two implementations of the same map:
+  // q_nope [B, T, H, Dn], q_pe [B, T, H, R], k_nope [B, T, H, Dn], k_pe [B, T, R], v [B, T, H, Dv]
+  // -> [B, T, H, Dv]
+  torch::Tensor attend_eager(const torch::Tensor& q_nope, const torch::Tensor& q_pe,
+                             const torch::Tensor& k_nope, const torch::Tensor& k_pe, const torch::Tensor& v);
+  torch::Tensor attend_sdpa(const torch::Tensor& q_nope, const torch::Tensor& q_pe,
+                            const torch::Tensor& k_nope, const torch::Tensor& k_pe, const torch::Tensor& v);
 };
 TORCH_MODULE(Mla);
 
