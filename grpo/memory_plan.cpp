@@ -52,7 +52,8 @@ int64_t first_step_prompt_tokens(const RunConfig& config) {
 nlohmann::json plan_memory(const RunConfig& config) {
   const int64_t runtime = resident_bytes();
   const fs::path dir = config.model.path;
-  const policy::ModelConfig model = policy::load_model_config(dir / "config.json");
+  policy::ModelConfig model = policy::load_model_config(dir / "config.json");
+  model.attn_implementation = config.model.attention;
   const torch::ScalarType dtype = policy::parse_dtype(
       config.model.dtype.empty() ? model.torch_dtype : config.model.dtype, config.model.dtype.empty()
                                                                               ? (dir / "config.json").string() + ": torch_dtype"

@@ -181,6 +181,8 @@ void RunConfig::validate() const {
           "model.dtype: '" + model.dtype +
               "' is not supported; expected \"float32\" or \"bfloat16\" (float16 would need loss scaling), "
               "or leave it out for the checkpoint's own dtype");
+  require(model.attention == "sdpa" || model.attention == "eager",
+          "model.attention: '" + model.attention + "' is not supported; expected \"sdpa\" or \"eager\"");
   require(data.train_size >= 0, "data.train_size: must be >= 0 (0: a fresh problem every draw)");
   require(data.max_prompt_length >= 0, "data.max_prompt_length: must be >= 0 (0: no limit)");
   require(rollout.prompts_per_step >= 1, "rollout.prompts_per_step: must be >= 1");

@@ -29,12 +29,16 @@ struct ModelSection {
   // The policy's and reference's weights: "float32" or "bfloat16"; "" loads the checkpoint's own dtype.
   // bfloat16 trains fp32 master weights and fp32 AdamW moments (grpo/policy_update.h).
   std::string dtype;
+  // Training and prefill attention: "sdpa" (at::scaled_dot_product_attention) or "eager" (the explicit
+  // [B, H, T, T] scores it is tested against).
+  std::string attention = "sdpa";
 
   template <class F>
   void fields(F& f) {
     f("path", path);
     f("device", device);
     f("dtype", dtype);
+    f("attention", attention);
   }
 };
 

@@ -32,6 +32,7 @@ Trainer::Trainer(RunConfig config) : config_(std::move(config)) {
   rubrics_ = std::make_unique<rewards::SourceRubrics>(config_.rewards, config_.rewards_by_source);
   policy::LoadOptions load;
   if (!config_.model.dtype.empty()) load.dtype = policy::parse_dtype(config_.model.dtype, "model.dtype");
+  load.attn_implementation = config_.model.attention;
   policy_ = policy::load_policy(config_.model.path, load);
   renderer_ = std::make_unique<policy::PromptRenderer>(policy_.dir, policy_.tokenizer, config_.data.template_name,
                                                        "data.template");
@@ -47,7 +48,8 @@ Trainer::Trainer(RunConfig config) : config_(std::move(config)) {
   eos_token_id_ = policy::resolve_eos_token(policy_);
   if (config_.grpo.loss
           .needs_reference()) {  // frozen copy of the start checkpoint; none is kept when beta == 0
-    reference_ = policy::load_policy(config_.model.path, {policy_.model->embed_tokens->weight.scalar_type()}).model;
+    load.dtype = policy_.model->embed_tokens->weight.scalar_type();
+    reference_ = policy::load_policy(config_.model.path, load).model;
     reference_->to(device);
     reference_->eval();
     for (auto& p : reference_->parameters()) p.set_requires_grad(false);

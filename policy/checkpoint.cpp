@@ -521,6 +521,7 @@ LoadedPolicy load_policy(const fs::path& dir, const LoadOptions& options) {
   }
   const CheckpointFiles files = checkpoint_files(dir);
   check_tensor_shapes(out.config, config_json, header_tensors(files), files.where);
+  out.config.attn_implementation = options.attn_implementation;
   out.model = Transformer(out.config);
   const std::string where = files.where.string();
   const TensorMap tensors =

@@ -32,6 +32,7 @@ torch::Device parse_device(const std::string& name, const std::string& field);
 struct LoadOptions {
   std::optional<torch::ScalarType> dtype;  // the parameters' dtype; unset: the checkpoint's own
   torch::Device device = torch::kCPU;
+  std::string attn_implementation = "sdpa";  // ModelConfig::attn_implementation: "sdpa" or "eager"
 };
 
 struct LoadedPolicy {

@@ -93,10 +93,8 @@ struct ModelConfig {
   // How training and prefill compute attention (transformers' name and values): "sdpa" the fused
   // at::scaled_dot_product_attention, "eager" the explicit [B, H, T, T] scores it is tested against
   // (tests/policy/test_sdpa.cpp). A runtime choice, not part of the model: never read from or written to
-  // config.json. Decode (one token over the cache) is eager either way. The default stays "eager" while
-  // the stored golden GRPO trajectory (tests/grpo/test_golden.cpp) is eager's: under sdpa its step-2 KL
-  // moves by 1.2e-5 relative, past that test's 1e-5 (issue 12).
-  std::string attn_implementation = "eager";
+  // config.json. Decode (one token over the cache) is eager either way.
+  std::string attn_implementation = "sdpa";
 
   // A string compare, but only ever at construction (blocks, Rope::make, cache allocation), never per token.
   bool uses_mla() const { return model_type == "deepseek_v3" || model_type == "deepseek_v2"; }
