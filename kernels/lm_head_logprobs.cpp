@@ -22,39 +22,33 @@
 namespace aha::kernels {
 namespace {
 
-std::string describe(const torch::Tensor& t) {
-  std::ostringstream out;
-  out << t.sizes() << " " << t.scalar_type() << " on " << t.device();
-  return out.str();
-}
-
 void check_inputs(const torch::Tensor& hidden_ND, const torch::Tensor& weight_VD,
                   const torch::Tensor& targets_N, double temperature, int64_t chunk_rows) {
   const std::string where = "lm_head_logprobs: ";
   if (!hidden_ND.defined() || !weight_VD.defined() || !targets_N.defined())
     throw std::invalid_argument(where + "hidden, weight and targets must be defined tensors");
   if (hidden_ND.dim() != 2)
-    throw std::invalid_argument(where + "hidden must be [N, D]; got " + describe(hidden_ND) +
+    throw std::invalid_argument(where + "hidden must be [N, D]; got " + describe_tensor(hidden_ND) +
                                 " (flatten [B, T, D] with reshape({-1, D}))");
   if (hidden_ND.scalar_type() != torch::kFloat32 && hidden_ND.scalar_type() != torch::kBFloat16)
-    throw std::invalid_argument(where + "hidden must be float32 or bfloat16; got " + describe(hidden_ND));
+    throw std::invalid_argument(where + "hidden must be float32 or bfloat16; got " + describe_tensor(hidden_ND));
   if (weight_VD.dim() != 2 || weight_VD.size(0) < 1 || weight_VD.size(1) != hidden_ND.size(1))
     throw std::invalid_argument(
         where + "weight must be [V, D] with V >= 1 and D = " + std::to_string(hidden_ND.size(1)) +
-        " (hidden's last dim); got " + describe(weight_VD));
+        " (hidden's last dim); got " + describe_tensor(weight_VD));
   if (weight_VD.scalar_type() != hidden_ND.scalar_type())
     throw std::invalid_argument(where +
                                 "weight and hidden must have one dtype (the matmul runs in it); got "
                                 "weight " +
-                                describe(weight_VD) + ", hidden " + describe(hidden_ND));
+                                describe_tensor(weight_VD) + ", hidden " + describe_tensor(hidden_ND));
   if (weight_VD.device() != hidden_ND.device())
     throw std::invalid_argument(where + "weight is on " + weight_VD.device().str() + " but hidden is on " +
                                 hidden_ND.device().str());
   if (targets_N.dim() != 1 || targets_N.size(0) != hidden_ND.size(0))
     throw std::invalid_argument(where + "targets must be [N] with N = " + std::to_string(hidden_ND.size(0)) +
-                                " (one per hidden row); got " + describe(targets_N));
+                                " (one per hidden row); got " + describe_tensor(targets_N));
   if (targets_N.scalar_type() != torch::kInt64)
-    throw std::invalid_argument(where + "targets must be int64; got " + describe(targets_N));
+    throw std::invalid_argument(where + "targets must be int64; got " + describe_tensor(targets_N));
   if (targets_N.device() != hidden_ND.device())
     throw std::invalid_argument(where + "targets are on " + targets_N.device().str() + " but hidden is on " +
                                 hidden_ND.device().str());

@@ -22,27 +22,21 @@
 namespace aha::kernels {
 namespace {
 
-std::string describe(const torch::Tensor& t) {
-  std::ostringstream out;
-  out << t.sizes() << " " << t.scalar_type() << " on " << t.device();
-  return out.str();
-}
-
 void check_inputs(const torch::Tensor& logits_NV, const torch::Tensor& targets_N) {
   if (!logits_NV.defined() || !targets_N.defined())
     throw std::invalid_argument("token_logprobs: logits and targets must be defined tensors");
   if (logits_NV.dim() != 2 || logits_NV.size(1) < 1)
     throw std::invalid_argument("token_logprobs: logits must be [N, V] with V >= 1; got " +
-                                describe(logits_NV) + " (flatten [B, T, V] chunks with reshape({-1, V}))");
+                                describe_tensor(logits_NV) + " (flatten [B, T, V] chunks with reshape({-1, V}))");
   if (logits_NV.scalar_type() != torch::kFloat32 && logits_NV.scalar_type() != torch::kBFloat16)
     throw std::invalid_argument("token_logprobs: logits must be float32 or bfloat16; got " +
-                                describe(logits_NV));
+                                describe_tensor(logits_NV));
   if (targets_N.dim() != 1 || targets_N.size(0) != logits_NV.size(0))
     throw std::invalid_argument(
         "token_logprobs: targets must be [N] with N = " + std::to_string(logits_NV.size(0)) +
-        " (one per logits row); got " + describe(targets_N));
+        " (one per logits row); got " + describe_tensor(targets_N));
   if (targets_N.scalar_type() != torch::kInt64)
-    throw std::invalid_argument("token_logprobs: targets must be int64; got " + describe(targets_N));
+    throw std::invalid_argument("token_logprobs: targets must be int64; got " + describe_tensor(targets_N));
   if (targets_N.device() != logits_NV.device())
     throw std::invalid_argument("token_logprobs: targets are on " + targets_N.device().str() +
                                 " but logits are on " + logits_NV.device().str());
@@ -130,6 +124,12 @@ bool cuda_kernels_compiled() {
 
 bool cuda_device_available() {
   return torch::cuda::is_available();
+}
+
+std::string describe_tensor(const torch::Tensor& t) {
+  std::ostringstream out;
+  out << t.sizes() << " " << t.scalar_type() << " on " << t.device();
+  return out.str();
 }
 
 }  // namespace aha::kernels

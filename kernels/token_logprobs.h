@@ -10,6 +10,8 @@
 
 #include <torch/types.h>
 
+#include <string>
+
 namespace aha::kernels {
 
 // logits_NV: [N, V] float32 (or bfloat16, computed in fp32); targets_N: [N] int64 on the same device.
@@ -22,6 +24,9 @@ torch::Tensor token_logprobs(const torch::Tensor& logits_NV, const torch::Tensor
 
 // log_softmax(logits, dim=-1).gather(targets) in float32: the CPU path and the oracle of the CUDA kernels.
 torch::Tensor token_logprobs_reference(const torch::Tensor& logits_NV, const torch::Tensor& targets_N);
+
+// "[2, 3] Float on cpu": a tensor's sizes, dtype and device, for argument errors.
+std::string describe_tensor(const torch::Tensor& t);
 
 bool cuda_kernels_compiled();  // true when built with AHA_WITH_CUDA (nvcc found at configure time)
 bool cuda_device_available();  // torch::cuda::is_available()
