@@ -100,6 +100,49 @@ TEST_CASE("aha logprobs equals log_softmax of HF transformers' logits for the sa
   CHECK(nlohmann::json::parse(tok.out)["token_ids"].size() > 5);
 }
 
+// --dtype and --device on the commands that load a model: bf16 log-probs are close to fp32's but not equal
+// (the weights really were rounded), a bad value is a one-line error naming the option, and `aha info
+// --plan` prints the memory plan of a run config by what holds it.
+TEST_CASE("aha logprobs generate and eval take --dtype and --device and info --plan prints the memory plan") {
+  const std::string base = std::string(AHA_SOURCE_DIR) + "/examples/tiny/base";
+  aha::testing::TempDir tmp("dtype");
+  const std::string ids = "--ids 1,40,41,42,43,44,45,46,47,48";
+  auto fp32 = run_aha_command("logprobs --model '" + base + "' " + ids, tmp.path);
+  auto bf16 = run_aha_command("logprobs --model '" + base + "' " + ids + " --dtype bfloat16 --device cpu", tmp.path);
+  REQUIRE(fp32.code == 0);
+  REQUIRE(bf16.code == 0);
+  const auto a = nlohmann::json::parse(fp32.out)["logprobs"], b = nlohmann::json::parse(bf16.out)["logprobs"];
+  double largest = 0;
+  for (size_t i = 1; i < a.size(); ++i) largest = std::max(largest, std::abs(a[i].get<double>() - b[i].get<double>()));
+  CHECK(largest > 0);
+  CHECK(largest < 0.5);
+  auto bad = run_aha_command("logprobs --model '" + base + "' " + ids + " --dtype fp8", tmp.path);
+  CHECK(bad.code == 1);
+  CHECK(bad.err.find("--dtype: 'fp8' is not a dtype") != std::string::npos);
+  auto device = run_aha_command("generate --model '" + base + "' --prompt hi --device tpu", tmp.path);
+  CHECK(device.code == 1);
+  CHECK(device.err.find("--device: 'tpu'") != std::string::npos);
+  auto gen = run_aha_command("generate --model '" + base + "' --prompt 'User: What is 2 + 3?' --max-new-tokens 8 --dtype bfloat16", tmp.path);
+  CHECK(gen.code == 0);
+  auto eval = run_aha_command("eval --model '" + base + "' --task arith --problems 2 --samples 1 --dtype bfloat16", tmp.path);
+  CHECK(eval.code == 0);
+
+  auto plan = run_aha_command("info --plan '" + std::string(AHA_SOURCE_DIR) + "/examples/tiny/grpo.json' --set model.path=" + base + " --set model.dtype=bfloat16", tmp.path);
+  REQUIRE(plan.code == 0);
+  const auto json_start = plan.out.find("{\n");
+  REQUIRE(json_start != std::string::npos);
+  const auto j = nlohmann::json::parse(plan.out.substr(json_start));
+  CHECK(j["dtype"] == "bfloat16");
+  for (const char* key : {"weights", "master_weights", "optimizer_moments", "gradients", "reference", "activations",
+                          "activations_with_checkpointing", "activations_without_checkpointing", "kv_cache",
+                          "logits_chunk", "training_micro_batch", "sampling", "runtime"})
+    CHECK(j["bytes"].contains(key));
+  CHECK(j["bytes"]["master_weights"].get<int64_t>() == 2 * j["bytes"]["weights"].get<int64_t>());
+  auto both = run_aha_command("info --plan x.json --model '" + base + "'", tmp.path);
+  CHECK(both.code == 1);
+  CHECK(both.err.find("--plan takes the model from the config") != std::string::npos);
+}
+
 namespace {
 
 std::vector<int64_t> token_ids(const Outcome& o) {
