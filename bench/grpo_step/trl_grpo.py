@@ -323,12 +323,15 @@ def main():
     out_file = open(args.out, "w")
 
     class StepTimer(TrainerCallback):
-        """One aha step = the mu × minibatches optimizer steps that share a rollout batch."""
+        """One aha step = the mu × minibatches optimizer steps that share a rollout batch. Its line is built at
+        on_step_end of its last optimizer step and written at the on_log that follows (TRL logs each
+        optimizer step's loss, KL and entropy there, after on_step_end)."""
 
         def __init__(self):
             self.start = None
             self.learning_rates = []
             self.logs = []
+            self.pending = None
 
         def on_step_begin(self, targs, state, control, **kwargs):
             if state.global_step % updates_per_step == 0:
@@ -367,19 +370,28 @@ def main():
             line["learning_rates"] = list(self.learning_rates)
             if cuda:
                 line["cuda_peak_allocated_mib"] = torch.cuda.max_memory_allocated() / 2**20
-            if self.logs:
-                last = self.logs[-1]
-                for key in ("loss", "kl", "entropy", "grad_norm", "clip_ratio/region_mean"):
-                    if key in last:
-                        line[key] = last[key]
             line["prompts"] = trainer.batch_stats.get("prompts", [])  # this step's, in generation order
+            self.pending = line
+
+        def on_log(self, targs, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                self.logs.append(dict(logs))
+            if self.pending is not None and state.global_step == self.pending["optimizer_steps"]:
+                self.emit()
+
+        def on_train_end(self, targs, state, control, **kwargs):
+            if self.pending is not None:
+                self.emit()
+
+        def emit(self):
+            line, self.pending = self.pending, None
+            for key in ("loss", "kl", "entropy", "grad_norm", "clip_ratio/region_mean"):  # over the updates
+                values = [float(x[key]) for x in self.logs if key in x]
+                if values:
+                    line[key] = sum(values) / len(values)
             print(json.dumps(line), flush=True)
             out_file.write(json.dumps(line) + "\n")
             out_file.flush()
-
-        def on_log(self, targs, state, control, logs=None, **kwargs):
-            if logs:
-                self.logs.append(dict(logs))
 
     tokenizer = hf_tokenizer(model_path)
     reward_funcs = [aha_rewards.trl_reward_function(x["name"]) for x in rules]
