@@ -1,6 +1,6 @@
 """aha's reward rules `format`, `accuracy` and `gsm8k`, ported to Python for the TRL side of the GRPO step
 benchmark, and wrapped as TRL reward functions. Each function names the C++ file it mirrors; the ports
-follow them statement by statement. Text is compared as UTF-8 bytes, as the C++ does (aha_math.py).
+follow them statement by statement. Text is compared as UTF-8 bytes, as the C++ does (aha_text.py).
 
 A rubric in aha is Σ weight·score with each rule's score in [0, 1]; a rule that throws on a bad ground
 truth scores 0 for that completion (rewards/rubric.cpp). TRL sums reward functions with `reward_weights`,
@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aha_math
-from aha_math import to_bytes_text
+from aha_math_eval import PreparedAnswer, exact_number, prepare_answer
+from aha_math_extract import ExtractOptions, extract_answer, extract_reference
+from aha_math_normalize import rational_from_decimal
+from aha_math_parse import Expr
+from aha_text import is_digit, to_bytes_text
 
 WHITESPACE = " \t\n\r\f\v"
 
@@ -110,7 +113,6 @@ def accuracy_score(completion: str, answer: str, tags: Tags = Tags()) -> float:
 # -- rewards/gsm8k.cpp ---------------------------------------------------------------------------------
 def numbers_in(text: str) -> list:
     """The plain decimal numbers in a text ("1,000", "-3.5", ".5"), as exact values."""
-    is_digit = aha_math.is_digit
     numbers = []
     i = 0
     while i < len(text):
@@ -134,7 +136,7 @@ def numbers_in(text: str) -> list:
             else:
                 break
             j += 1
-        value = aha_math.rational_from_decimal("".join(digits))
+        value = rational_from_decimal("".join(digits))
         if value is not None:
             numbers.append(-value if negative else value)
         if len(numbers) > 64:
@@ -145,19 +147,19 @@ def numbers_in(text: str) -> list:
 
 def as_number(answer: str):
     """An answer that is one number, possibly dressed: "$1,000", "18 dollars", "\\boxed{18}", "50%"."""
-    prepared = aha_math.prepare_answer(answer)
+    prepared = prepare_answer(answer)
     if prepared.expr is not None and prepared.expr.at(prepared.expr.root).kind == "Percent":
-        inner = aha_math.Expr(prepared.expr.nodes, prepared.expr.at(prepared.expr.root).args[0])
-        return aha_math.exact_number(aha_math.PreparedAnswer(prepared.normalized, inner))
-    return aha_math.exact_number(prepared)
+        inner = Expr(prepared.expr.nodes, prepared.expr.at(prepared.expr.root).args[0])
+        return exact_number(PreparedAnswer(prepared.normalized, inner))
+    return exact_number(prepared)
 
 
 def gsm8k_reference(truth: str):
-    return as_number(aha_math.extract_reference(truth))
+    return as_number(extract_reference(truth))
 
 
-def gsm8k_prediction(completion: str, options=aha_math.ExtractOptions()):
-    answer = aha_math.extract_answer(completion, options)
+def gsm8k_prediction(completion: str, options=ExtractOptions()):
+    answer = extract_answer(completion, options)
     if answer is None:
         return None
     value = as_number(answer.text)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Holds the Python reward ports (aha_rewards.py, aha_math.py) to aha's own rules: scores a table of
+"""Holds the Python reward ports (aha_rewards.py and the aha_math_*.py it uses) to aha's own rules: scores a table of
 literal cases, random completions built from the pieces extraction and parsing branch on, and every
 completion of any aha runs given, with both the port and
 `aha score --reward RULE`, and fails on the first disagreement. A disagreement means the TRL side of the
@@ -155,7 +155,7 @@ def fuzz_cases(n: int, seed: int = 0) -> list:
     number the port reads from them as their answer, so a disagreement in the number read (not only in
     whether one is read) shows as a score that differs."""
     import random
-    from aha_math import to_bytes_text
+    from aha_text import to_bytes_text
     rng = random.Random(seed)
     cases = []
     for _ in range(n):
