@@ -157,7 +157,7 @@ int main(int argc, char** argv) {
   const int64_t N = B * T, V = 151936, D = 896;
   const auto hidden0 = torch::randn({N, D}), weight0 = torch::randn({V, D}) * 0.05;
   const auto targets = torch::randint(V, {N}, torch::kLong);
-  const int64_t chunk = std::max<int64_t>(16, (int64_t{1} << 24) / V);
+  const int64_t chunk = kernels::default_chunk_rows(V);
   for (const bool fused : {false, true}) {
     const Measure m = measure(repeats, [&] {
       const auto hidden = hidden0.clone().requires_grad_(true), weight = weight0.clone().requires_grad_(true);

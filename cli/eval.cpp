@@ -22,13 +22,6 @@ std::ofstream open_out(const std::string& file) {
   return out;
 }
 
-policy::LoadOptions load_options(const EvalArgs& args) {
-  policy::LoadOptions load;
-  load.device = policy::parse_device(args.device, "--device");
-  if (!args.dtype.empty()) load.dtype = policy::parse_dtype(args.dtype, "--dtype");
-  return load;
-}
-
 int eval_responses(const EvalArgs& args) {
   if (!args.model.empty() || !args.compare.empty())
     throw std::invalid_argument("--responses: grades completions made elsewhere; leave out --model and --compare");
@@ -82,13 +75,13 @@ int cmd_eval(const EvalArgs& args) {
   std::ofstream out;
   if (!args.out.empty()) out = open_out(args.out);
 
-  const eval::EvalResult first = eval::evaluate_model(args.model, source.problems, template_name, options, load_options(args));
+  const eval::EvalResult first = eval::evaluate_model(args.model, source.problems, template_name, options, policy::parse_load_options(args.device, args.dtype));
   if (out.is_open()) eval::write_per_problem(out, first, args.compare.empty() ? "" : args.model);
   if (args.compare.empty()) {
     std::cout << describe(first, args.model).dump(2) << std::endl;
     return 0;
   }
-  const eval::EvalResult second = eval::evaluate_model(args.compare, source.problems, template_name, options, load_options(args));
+  const eval::EvalResult second = eval::evaluate_model(args.compare, source.problems, template_name, options, policy::parse_load_options(args.device, args.dtype));
   if (out.is_open()) eval::write_per_problem(out, second, args.compare);
   const nlohmann::json before = describe(first, args.model), after = describe(second, args.compare);
   std::cerr << "before: " << args.model << "\nafter:  " << args.compare << "\n"

@@ -318,15 +318,11 @@ uint64_t parse_size(const std::string& text) {
 // --overwrite) a model directory, and never the source or a directory holding it (check_output_dir).
 int cmd_convert(const std::string& model_dir, const std::string& out_dir, const std::string& dtype_name,
                 const std::string& max_shard_size, bool overwrite) {
-  const std::map<std::string, torch::ScalarType> dtypes = {
-      {"float32", torch::kFloat}, {"bfloat16", torch::kBFloat16}, {"float16", torch::kHalf}};
-  auto dtype = dtypes.find(dtype_name);
-  if (dtype == dtypes.end())
-    throw std::invalid_argument("--dtype: '" + dtype_name + "' is not supported; expected float32, bfloat16 or float16");
+  policy::LoadOptions load;
+  load.dtype = policy::parse_dtype(dtype_name, "--dtype");
   const uint64_t shard_bytes = parse_size(max_shard_size);
   policy::check_output_dir(out_dir, model_dir, overwrite, "--out");
-  auto policy = policy::load_policy(model_dir);
-  policy.model->to(dtype->second);
+  auto policy = policy::load_policy(model_dir, load);  // weights converted as they are read
   policy::save_policy(*policy.model, std::filesystem::path(model_dir) / "tokenizer.json", out_dir, {}, shard_bytes);
   std::cout << nlohmann::json({{"model", model_dir}, {"out", out_dir}, {"dtype", dtype_name}}).dump() << std::endl;
   return 0;
@@ -335,12 +331,7 @@ int cmd_convert(const std::string& model_dir, const std::string& out_dir, const 
 // --device and --dtype of the commands that load a model
 struct LoadArgs {
   std::string device = "cpu", dtype;  // dtype "": the checkpoint's own
-  policy::LoadOptions options() const {
-    policy::LoadOptions load;
-    load.device = policy::parse_device(device, "--device");
-    if (!dtype.empty()) load.dtype = policy::parse_dtype(dtype, "--dtype");
-    return load;
-  }
+  policy::LoadOptions options() const { return policy::parse_load_options(device, dtype); }
 };
 
 int cmd_generate(const std::string& model_dir, const std::string& prompt, bool chat, int64_t max_new_tokens,

@@ -5,10 +5,11 @@
 
 #include <algorithm>
 #include <fstream>
-#include <set>
+#include <map>
 #include <string>
 
 #include "grpo/run_data.h"
+#include "kernels/lm_head_logprobs.h"
 #include "policy/checkpoint.h"
 #include "policy/memory_probe.h"
 #include "policy/weight_shapes.h"
@@ -97,7 +98,7 @@ nlohmann::json plan_memory(const RunConfig& config) {
   const bool checkpointing = config.train.gradient_checkpointing;
   const int64_t activations = checkpointing ? activations_checkpointed : activations_plain;
   const int64_t V = model.vocab_size;
-  const int64_t chunk_rows = std::min(micro_rows * length, std::max<int64_t>(16, (int64_t{1} << 24) / V));
+  const int64_t chunk_rows = std::min(micro_rows * length, kernels::default_chunk_rows(V));
   const int64_t logits_chunk = chunk_rows * V * (3 * 4 + w);  // logits in w, fp32 logits, p, grad_logits
 
   const auto [width_a, width_b] = model.cache_widths();

@@ -122,9 +122,9 @@ UpdateSums PolicyUpdater::accumulate(const TrainBatch& batch, const torch::Tenso
   UpdateSums sums;
   double diff_sum = 0, diff_tokens = 0;  // |trainer − rollout| log-prob over the first update's tokens
   for (const MicroBatch& micro : plan(batch, begin, count)) {
-    // consecutive rows at the full length (no token budget) are views; a budgeted micro-batch is gathered
+    // without a token budget a micro-batch is consecutive rows at the full length: views; else it is gathered
     const int64_t first = micro.rows.front(), rows = static_cast<int64_t>(micro.rows.size());
-    const bool view = micro.length == batch.tokens_NT.size(1) && micro.rows.back() == first + rows - 1;
+    const bool view = config_.train.micro_batch_tokens <= 0;
     const TrainBatch part = view ? batch.slice(first, rows) : batch.select(micro.rows, micro.length);
     const auto index = torch::tensor(micro.rows, torch::kLong).to(batch.tokens_NT.device());
     auto rows_of = [&](const torch::Tensor& x_NT) {  // the step's [N, T] tensors, cut like `part`
@@ -188,8 +188,7 @@ UpdateStats PolicyUpdater::optimize(const TrainBatch& batch, const torch::Tensor
       stats.learning_rate = learning_rate(optimizer_steps, total_updates, config_.train.lr,
                                           config_.train.warmup_steps, config_.train.min_lr_ratio);
       set_learning_rate(*optimizer_, stats.learning_rate);
-      optimizer_->zero_grad();
-      for (auto& w : weights_) w.mutable_grad() = torch::Tensor();
+      optimizer_->zero_grad();  // the masters'; separate weights' gradients never outlive their micro-batch
       const UpdateSums sums = accumulate(batch, ref_logp_NT, old_logp, begin, end - begin, poison,
                                          pass == 0 && mb == 0 ? &stats : nullptr);
       const double grad_norm = torch::nn::utils::clip_grad_norm_(masters_, max_norm);

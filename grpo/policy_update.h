@@ -60,6 +60,8 @@ class PolicyUpdater {
   // Checkpoints save them (exact resume); restoring them also rounds them into the weights.
   std::map<std::string, torch::Tensor> master_weights() const;
   void restore_master_weights(const std::map<std::string, torch::Tensor>& masters, const std::string& where);
+  // Rows [begin, begin+count) of batch in the configured micro-batches (the reference forward uses it too).
+  std::vector<MicroBatch> plan(const TrainBatch& batch, int64_t begin, int64_t count) const;
 
   // The policy's log-probs of part's targets (router replay as configured); count_load adds the tokens'
   // expert load for the bias update; entropy_NT (optional) receives the per-token entropy.
@@ -76,7 +78,6 @@ class PolicyUpdater {
                         const torch::Tensor& old_logp_NT, int64_t begin, int64_t count, bool poison,
                         UpdateStats* first_forward);
   torch::Tensor recompute_old_logprobs(const TrainBatch& batch);
-  std::vector<MicroBatch> plan(const TrainBatch& batch, int64_t begin, int64_t count) const;
   void move_gradients_to_masters();  // after each backward, when masters are separate
   void copy_masters_to_weights();    // after each optimizer step
 

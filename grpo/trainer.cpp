@@ -137,9 +137,7 @@ StepLog Trainer::step(int64_t step_index) {
 torch::Tensor Trainer::reference_logprobs(const TrainBatch& batch) {
   if (!reference_) return {};
   torch::NoGradGuard no_grad;  // micro-batched like the policy's forwards
-  const auto plan = plan_micro_batches(batch, 0, batch.tokens_NT.size(0), config_.grpo.micro_batch_size,
-                                       config_.train.micro_batch_tokens);
-  return gather_micro_batches(batch, plan, [&](const TrainBatch& part) {
+  return gather_micro_batches(batch, updater_->plan(batch, 0, batch.tokens_NT.size(0)), [&](const TrainBatch& part) {
     auto h = reference_->hidden_states(part.tokens_NT, part.positions_NT);
     return reference_->token_logprobs(h, part.targets_NT, config_.rollout.temperature);
   });

@@ -16,6 +16,7 @@
 
 #include <torch/types.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace aha::kernels {
@@ -32,6 +33,10 @@ struct LmHeadLogprobs {
 // Gradients come back in the inputs' dtype, only for the inputs that require grad. CPU and CUDA (plain
 // torch ops). Throws std::invalid_argument on wrong dims, dtypes, devices, chunk_rows or temperature.
 // Target range: checked on CPU (by gather), unchecked on CUDA (a device-side assert).
+// The chunk the trainer uses: 64 MiB of fp32 logits per [chunk_rows, V] buffer, at least 16 rows (110 rows
+// of Qwen2's 151,936-token vocabulary).
+inline int64_t default_chunk_rows(int64_t vocab_size) { return std::max<int64_t>(16, (int64_t{1} << 24) / vocab_size); }
+
 LmHeadLogprobs lm_head_logprobs(const torch::Tensor& hidden_ND, const torch::Tensor& weight_VD,
                                 const torch::Tensor& targets_N, double temperature, int64_t chunk_rows,
                                 bool with_entropy, bool entropy_grad);

@@ -455,9 +455,6 @@ TensorMap dequantize_fp8_blocks(TensorMap tensors, int64_t block_rows, int64_t b
   return tensors;
 }
 
-// Order matters: everything that reads only metadata (config.json, tokenizer.json, the safetensors headers)
-// is checked before Transformer(config) allocates the config's sizes, and every file is checked to be a
-// regular file before it is opened.
 torch::ScalarType parse_dtype(const std::string& name, const std::string& field) {
   if (name == "float32") return torch::kFloat;
   if (name == "bfloat16") return torch::kBFloat16;
@@ -487,6 +484,16 @@ torch::Device parse_device(const std::string& name, const std::string& field) {
   return *device;
 }
 
+LoadOptions parse_load_options(const std::string& device, const std::string& dtype) {
+  LoadOptions load;
+  load.device = parse_device(device, "--device");
+  if (!dtype.empty()) load.dtype = parse_dtype(dtype, "--dtype");
+  return load;
+}
+
+// Order matters: everything that reads only metadata (config.json, tokenizer.json, the safetensors headers)
+// is checked before Transformer(config) allocates the config's sizes, and every file is checked to be a
+// regular file before it is opened.
 LoadedPolicy load_policy(const fs::path& dir, const LoadOptions& options) {
   if (!fs::is_directory(dir))
     throw std::runtime_error(dir.string() +
@@ -616,9 +623,8 @@ void save_policy(TransformerImpl& model, const fs::path& tokenizer_json, const f
   // torch_dtype names what is written (the weights' dtype, e.g. after `aha convert --dtype bfloat16`), not
   // what the source checkpoint was
   const auto& weights = model.named_parameters().front().value();
-  config["torch_dtype"] = weights.scalar_type() == torch::kBFloat16 ? "bfloat16"
-                          : weights.scalar_type() == torch::kHalf   ? "float16"
-                                                                    : "float32";
+  const torch::ScalarType type = weights.scalar_type();
+  config["torch_dtype"] = dtype_name(type == torch::kBFloat16 || type == torch::kHalf ? type : torch::kFloat);
   write_file(tmp.path() / "config.json", config.dump(2) + "\n");
   save_checkpoint_tensors(tmp.path(), tensors, max_shard_bytes);
   fs::copy_file(tokenizer_json, tmp.path() / "tokenizer.json");

@@ -34,6 +34,8 @@ struct LoadOptions {
   torch::Device device = torch::kCPU;
   std::string attn_implementation = "sdpa";  // ModelConfig::attn_implementation: "sdpa" or "eager"
 };
+// The commands' --device and --dtype ("" : the checkpoint's own dtype), errors naming those options.
+LoadOptions parse_load_options(const std::string& device, const std::string& dtype);
 
 struct LoadedPolicy {
   ModelConfig config;

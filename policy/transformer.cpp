@@ -1,8 +1,6 @@
 // The causal LM; see transformer.h.
 #include "policy/transformer.h"
 
-#include <algorithm>
-
 #include <torch/nn/init.h>
 
 #include "kernels/lm_head_logprobs.h"
@@ -81,8 +79,7 @@ torch::Tensor TransformerImpl::token_logprobs(const torch::Tensor& hidden_BTD, c
                                               double temperature, int64_t chunk_rows, torch::Tensor* entropy_BT,
                                               bool entropy_grad) {
   const auto& weight_VD = lm_head ? lm_head->weight : embed_tokens->weight;
-  if (chunk_rows <= 0)  // 64 MiB of fp32 logits per chunk buffer: 110 rows of Qwen2's 151,936-token vocabulary
-    chunk_rows = std::max<int64_t>(16, (int64_t{1} << 24) / weight_VD.size(0));
+  if (chunk_rows <= 0) chunk_rows = kernels::default_chunk_rows(weight_VD.size(0));
   const auto out = kernels::lm_head_logprobs(hidden_BTD.reshape({-1, hidden_BTD.size(-1)}), weight_VD,
                                              targets_BT.reshape({-1}), temperature, chunk_rows,
                                              /*with_entropy=*/entropy_BT != nullptr, entropy_grad);
