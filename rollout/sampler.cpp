@@ -27,9 +27,21 @@ Sampled sample_tokens(const torch::Tensor& logits_BV, const torch::Tensor& unifo
     return {tokens, logprobs};
   }
   auto logprobs_BV = torch::log_softmax(logits / config.temperature, /*dim=*/-1);
+  const int64_t V = logprobs_BV.size(1);
+  if (config.top_p >= 1.0 && (config.top_k <= 0 || config.top_k >= V)) {
+    // nothing is cut: the inverse CDF runs over the vocabulary in token order, O(V), no sort
+    auto p = logprobs_BV.exp().to(torch::kDouble);  // [B, V]
+    auto cdf = p.cumsum(/*dim=*/-1);
+    auto target = uniforms_B.to(torch::kDouble).unsqueeze(1) * cdf.narrow(1, V - 1, 1);  // [B, 1]
+    auto choice = (cdf <= target).sum(/*dim=*/-1);  // first index with cdf > target
+    // u·total can round up to total: then take the last token with mass, never a zero-probability one
+    auto last_with_mass = (std::get<1>((p > 0).to(torch::kByte).flip(-1).max(-1)).neg() + (V - 1));
+    auto tokens = torch::minimum(choice, last_with_mass);
+    auto logprobs = logprobs_BV.gather(1, tokens.unsqueeze(1)).squeeze(1);
+    return {tokens, logprobs};
+  }
   auto [sorted_lp, sorted_idx] = logprobs_BV.sort(/*stable=*/true, /*dim=*/-1, /*descending=*/true);
   auto sorted_p = sorted_lp.exp().to(torch::kDouble);  // [B, V]
-  const int64_t V = sorted_p.size(1);
   auto keep = torch::ones_like(sorted_p, torch::kBool);
   if (config.top_k > 0 && config.top_k < V)
     keep &= torch::arange(V, sorted_idx.options()).unsqueeze(0) < config.top_k;

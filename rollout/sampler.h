@@ -23,8 +23,10 @@ struct Sampled {
   torch::Tensor logprobs_B;  // float32 behaviour log-probs
 };
 
-// logits_BV float, uniforms_B float64 in [0, 1). Inverse-CDF draw over the kept tokens in descending
-// probability order (stable sort, so ties resolve by token id).
+// logits_BV float, uniforms_B float64 in [0, 1). Inverse-CDF draw: with top-p and top-k off, over the
+// whole vocabulary in token order (no sort, O(V)); with either on, over the kept tokens in descending
+// probability order (stable sort, so ties resolve by token id). Both draw from the same distribution;
+// for one uniform they may pick different tokens.
 Sampled sample_tokens(const torch::Tensor& logits_BV, const torch::Tensor& uniforms_B, const SamplingConfig& config);
 
 // Counter-based uniform in [0, 1) for (seed, step): SplitMix64 of the pair; the same on every machine.

@@ -3,6 +3,11 @@
 // reproducible per seed and independent of batch composition, and stop rules end completions.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <limits>
+#include <utility>
+#include <vector>
+
 #include "grpo/trainer.h"
 #include "rollout/engine.h"
 #include "rollout/sampler.h"
@@ -121,11 +126,47 @@ TEST_CASE("sampler: top-k 1 and top-p tiny are greedy, and uniforms map through 
     auto p0 = rollout::sample_tokens(logits, torch::tensor({u}, torch::kDouble), {1.0, 1e-6, 0});
     CHECK(p0.tokens_B[0].item<int64_t>() == 1);
   }
-  // probs sorted: token1 .6439, token2 .2369, token0 .0871, token3 .0321; u = 0.7 falls in token 2
-  auto s = rollout::sample_tokens(logits, torch::tensor({0.7}, torch::kDouble), {1.0, 1.0, 0});
+  // probs: token0 .0871, token1 .6439, token2 .2369, token3 .0321
+  // top-p 0.95 keeps {1, 2, 0} (mass before token 3 is .9679) and draws in descending order over their
+  // mass .9679: u = 0.7 -> target .6775 falls past token 1 (.6439) into token 2
+  auto s = rollout::sample_tokens(logits, torch::tensor({0.7}, torch::kDouble), {1.0, 0.95, 0});
   CHECK(s.tokens_B[0].item<int64_t>() == 2);
   CHECK(s.logprobs_B[0].item<float>() == Approx(std::log(0.2368828)).epsilon(1e-5));
+  // top-p and top-k off: no sort, the CDF runs in token order (.0871, .7310, .9679, 1)
+  const std::vector<std::pair<double, int64_t>> natural{{0.05, 0}, {0.088, 1}, {0.7, 1}, {0.75, 2}, {0.99, 3}};
+  for (const auto& [u, token] : natural) {
+    auto n = rollout::sample_tokens(logits, torch::tensor({u}, torch::kDouble), {1.0, 1.0, 0});
+    CHECK(n.tokens_B[0].item<int64_t>() == token);
+  }
   // top-k 2 renormalises over {1, 2}: token 1 has .7311 of the kept mass, so u = 0.7 -> token 1
   auto k2 = rollout::sample_tokens(logits, torch::tensor({0.7}, torch::kDouble), {1.0, 1.0, 2});
   CHECK(k2.tokens_B[0].item<int64_t>() == 1);
+}
+
+TEST_CASE("sampler without top-p/top-k: never a zero-probability token, and frequencies follow softmax") {
+  const float inf = std::numeric_limits<float>::infinity();
+  // the largest uniform below 1: u·total may round up to total; the draw must still land on token 1
+  auto masked = torch::tensor({{-inf, 0.0f, -inf, 1.0f, -inf}});
+  for (double u : {0.0, 0.5, 1.0 - 0x1.0p-53}) {
+    auto m = rollout::sample_tokens(masked, torch::tensor({u}, torch::kDouble), {1.0, 1.0, 0});
+    const int64_t token = m.tokens_B[0].item<int64_t>();
+    CHECK((token == 1 || token == 3));
+  }
+  CHECK(rollout::sample_tokens(masked, torch::tensor({1.0 - 0x1.0p-53}, torch::kDouble), {1.0, 1.0, 0})
+            .tokens_B[0].item<int64_t>() == 3);
+  // 20,000 counter-based uniforms through one row at temperature 0.5: each token's frequency within
+  // 4 standard errors of softmax(logits / 0.5)
+  const int64_t n = 20000;
+  auto logits = torch::tensor({0.3f, -0.2f, 0.9f, 0.0f, -1.5f, 0.6f}).unsqueeze(0).expand({n, 6}).contiguous();
+  std::vector<double> u(n);
+  for (int64_t i = 0; i < n; ++i) u[i] = rollout::seeded_uniform(17, static_cast<uint64_t>(i));
+  auto drawn = rollout::sample_tokens(logits, torch::tensor(u, torch::kDouble), {0.5, 1.0, 0});
+  auto counts = torch::bincount(drawn.tokens_B, {}, 6).to(torch::kDouble) / n;
+  auto p = torch::softmax(logits[0].to(torch::kDouble) / 0.5, 0);
+  for (int64_t v = 0; v < 6; ++v) {
+    const double pv = p[v].item<double>(), se = std::sqrt(pv * (1 - pv) / n);
+    CHECK(std::abs(counts[v].item<double>() - pv) < 4 * se);
+  }
+  CHECK(drawn.logprobs_B[0].item<double>() ==
+        Approx(std::log(p[drawn.tokens_B[0].item<int64_t>()].item<double>())).epsilon(1e-5));
 }
