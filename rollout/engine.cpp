@@ -2,6 +2,7 @@
 // (to check EOS and stop strings); on the GPU path this becomes a device-side finished mask.
 #include "rollout/engine.h"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <stdexcept>
@@ -80,23 +81,33 @@ RolloutResult Engine::generate(const std::vector<std::string>& prompts, int64_t 
   size_t stop_window = 0;
   for (const auto& stop : config.stop_strings) stop_window = std::max(stop_window, stop.size());
   std::vector<bool> finished(B, false);
-  std::vector<std::vector<torch::Tensor>> decode_routes;  // [step][moe layer] -> [B, K]
+  // The decode batch: slot i decodes completion rows[i]. Finished rows leave it: once an eighth of the
+  // slots hold finished rows, the cache keeps only the live rows' slots (one gather per compaction, so
+  // its memory follows the live rows too). Attention reads only the cache's live prefix: every row's
+  // positions lie below T + step + 1 (rows of shorter prompts mask the rest, as before).
+  std::vector<int64_t> rows(B);
+  for (int64_t b = 0; b < B; ++b) rows[b] = b;
+  int64_t finished_in_batch = 0;
+  std::vector<std::vector<torch::Tensor>> decode_routes;  // [step][moe layer] -> [slots, K]
+  std::vector<std::vector<int64_t>> decode_rows;          // [step] -> rows of that step's slots
   int64_t active = B;
   for (int64_t step = 0; step < config.max_new_tokens && active > 0; ++step) {
-    std::vector<double> u(B);
-    for (int64_t b = 0; b < B; ++b) u[b] = seeded_uniform(seeds[b], step);
+    const int64_t n = static_cast<int64_t>(rows.size());
+    std::vector<double> u(n);
+    for (int64_t i = 0; i < n; ++i) u[i] = seeded_uniform(seeds[rows[i]], step);
     auto sampled = sample_tokens(logits_BV, torch::tensor(u, torch::kDouble).to(device), config.sampling);
     auto tokens_cpu = sampled.tokens_B.cpu();
     auto logprobs_cpu = sampled.logprobs_B.cpu();
     auto tok = tokens_cpu.accessor<int64_t, 1>();
     auto lp = logprobs_cpu.accessor<float, 1>();
-    for (int64_t b = 0; b < B; ++b) {
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t b = rows[i];
       if (finished[b]) continue;
       auto& c = result.completions[b];
-      c.token_ids.push_back(tok[b]);
-      c.logprobs.push_back(lp[b]);
+      c.token_ids.push_back(tok[i]);
+      c.logprobs.push_back(lp[i]);
       std::optional<FinishReason> reason;
-      if (tok[b] == eos_token_id_) {
+      if (tok[i] == eos_token_id_) {
         reason = FinishReason::Eos;
       } else if (!config.stop_strings.empty()) {
         const size_t from = c.token_ids.size() > stop_window ? c.token_ids.size() - stop_window : 0;
@@ -110,13 +121,32 @@ RolloutResult Engine::generate(const std::vector<std::string>& prompts, int64_t 
         c.finish_reason = *reason;
         finished[b] = true;
         --active;
+        ++finished_in_batch;
       }
     }
     if (active == 0) break;
+    auto next_B = sampled.tokens_B;
+    if (finished_in_batch * 8 >= n) {  // compact: finished rows leave the decode batch
+      std::vector<int64_t> keep, kept_rows;
+      for (int64_t i = 0; i < n; ++i)
+        if (!finished[rows[i]]) keep.push_back(i), kept_rows.push_back(rows[i]);
+      const auto index = torch::tensor(keep, torch::kLong).to(device);
+      cache.first = cache.first.index_select(1, index);
+      cache.second = cache.second.index_select(1, index);
+      positions_B = positions_B.index_select(0, index);
+      next_B = next_B.index_select(0, index);
+      rows = std::move(kept_rows);
+      finished_in_batch = 0;
+    }
+    const int64_t live = std::min(S, T + step + 1);
+    auto first = cache.first.narrow(2, 0, live), second = cache.second.narrow(2, 0, live);
     policy::RouteTrace step_routes;
-    logits_BV = model_->decode_logits(sampled.tokens_B, positions_B, cache.first, cache.second,
+    logits_BV = model_->decode_logits(next_B, positions_B, first, second,
                                       config.record_routes ? &step_routes : nullptr);
-    if (config.record_routes) decode_routes.push_back(step_routes.topk_idx);
+    if (config.record_routes) {
+      decode_routes.push_back(step_routes.topk_idx);
+      decode_rows.push_back(rows);
+    }
     positions_B = positions_B + 1;
   }
 
@@ -133,7 +163,11 @@ RolloutResult Engine::generate(const std::vector<std::string>& prompts, int64_t 
       const int64_t K = prefill_routes.topk_idx[m].size(1);
       auto prompt_routes = prefill_routes.topk_idx[m].view({P, T, K})[p].narrow(0, 0, lengths[p]);
       std::vector<torch::Tensor> parts{prompt_routes.cpu()};
-      for (int64_t s = 0; s < n_fed; ++s) parts.push_back(decode_routes[s][m][b].unsqueeze(0).cpu());
+      for (int64_t s = 0; s < n_fed; ++s) {  // the row was live, so in the batch, at every step it was fed
+        const auto& step_rows = decode_rows[s];
+        const int64_t slot = std::find(step_rows.begin(), step_rows.end(), b) - step_rows.begin();
+        parts.push_back(decode_routes[s][m][slot].unsqueeze(0).cpu());
+      }
       c.routes.push_back(torch::cat(parts, 0));
     }
   }

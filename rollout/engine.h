@@ -1,7 +1,10 @@
 // The batched rollout engine: G completions for each of P prompts from the current policy weights (the
 // very tensors the trainer updates). Each prompt is prefilled once (one batched, right-padded prefill of
-// all P prompts) and its latent cache copied to its G rows; decoding then runs all P·G rows in lockstep
-// with the absorbed MLA over a pre-allocated cache, under InferenceMode. Every row has its own seed.
+// all P prompts) and its latent cache copied to its G rows; decoding then runs the unfinished rows in
+// lockstep with the absorbed MLA over a pre-allocated cache, under InferenceMode: finished rows leave the
+// decode batch (the cache is compacted to the live rows once an eighth of its slots has finished) and
+// attention reads only the cache's live prefix. Every row has its own seed, so a completion does not
+// depend on which rows share its batch or when they leave.
 // Per completion it returns tokens, text, finish reason and the behaviour log-prob of each token, and
 // optionally the experts every MoE layer chose for each input token (router replay).
 #pragma once

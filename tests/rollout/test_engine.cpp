@@ -3,8 +3,10 @@
 // reproducible per seed and independent of batch composition, and stop rules end completions.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <utility>
 #include <vector>
 
@@ -95,6 +97,46 @@ TEST_CASE("a completion depends only on its seed, not on the batch it shares") {
     CHECK(c.logprobs.size() == c.token_ids.size());
     CHECK((c.finish_reason == rollout::FinishReason::Eos || c.finish_reason == rollout::FinishReason::Length));
     if (c.finish_reason == rollout::FinishReason::Length) CHECK(c.token_ids.size() == 16);
+  }
+}
+
+// Finished rows leave the decode batch and the cache is compacted, so rows decode beside different
+// neighbours at different steps. Catches: a slot read for the wrong row after compaction (seeds, tokens,
+// cache rows or positions), a live-prefix cut that drops a position still attended, and routes recorded
+// under the slot instead of the row.
+TEST_CASE("rows that finish early leave the batch: every completion equals its row decoded alone") {
+  aha::testing::TempDir root_tmp("compact");
+  auto policy = policy::load_policy(testing::make_tiny_policy(root_tmp.path / "p", 24));
+  const std::vector<std::string> prompts{"User: a\nAssistant: ", "User: What is 12 + 30?\nAssistant: <think>"};
+  rollout::GenerationConfig g;
+  g.max_new_tokens = 40;
+  g.record_routes = true;
+  // an "EOS" the random model emits often, so rows end at scattered steps
+  auto free_run = rollout::Engine(policy.model, policy.tokenizer, 0).generate(prompts, 4, g, seeds_for(8, 5));
+  std::map<int64_t, int> counts;
+  for (const auto& c : free_run.completions)
+    for (auto t : c.token_ids) ++counts[t];
+  const int64_t eos = std::max_element(counts.begin(), counts.end(), [](auto& a, auto& b) {
+                        return a.second < b.second;
+                      })->first;
+  rollout::Engine engine(policy.model, policy.tokenizer, eos);
+  const auto batch = engine.generate(prompts, 4, g, seeds_for(8, 5));
+  size_t shortest = g.max_new_tokens, longest = 0;
+  for (const auto& c : batch.completions) {
+    shortest = std::min(shortest, c.token_ids.size());
+    longest = std::max(longest, c.token_ids.size());
+  }
+  INFO("eos " << eos << ", lengths " << shortest << ".." << longest);
+  REQUIRE(shortest * 3 < longest);  // rows left at very different steps
+  const auto seeds = seeds_for(8, 5);
+  for (int64_t b = 0; b < 8; ++b) {
+    const auto alone = engine.generate({prompts[b / 4]}, 1, g, {seeds[b]}).completions[0];
+    const auto& c = batch.completions[b];
+    CHECK(c.token_ids == alone.token_ids);
+    REQUIRE(c.logprobs.size() == alone.logprobs.size());
+    for (size_t t = 0; t < c.logprobs.size(); ++t) CHECK(std::abs(c.logprobs[t] - alone.logprobs[t]) <= 1e-5);
+    REQUIRE(c.routes.size() == alone.routes.size());
+    for (size_t m = 0; m < c.routes.size(); ++m) CHECK(torch::equal(c.routes[m], alone.routes[m]));
   }
 }
 
