@@ -104,7 +104,7 @@ torch::Tensor PolicyUpdater::logprobs(const TrainBatch& part, bool count_load, t
   options.recompute = config_.train.gradient_checkpointing;
   auto hidden = model_->hidden_states(part.tokens_NT, part.positions_NT, options);
   return model_->token_logprobs(hidden, part.targets_NT, config_.rollout.temperature, /*chunk_rows=*/0, entropy_NT,
-                                /*entropy_grad=*/config_.grpo.loss.entropy_coef > 0);
+                                /*entropy_grad=*/config_.grpo.loss.entropy_coef > 0, /*needed_BT=*/part.mask_NT);
 }
 
 torch::Tensor PolicyUpdater::recompute_old_logprobs(const TrainBatch& batch) {

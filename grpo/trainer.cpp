@@ -139,7 +139,8 @@ torch::Tensor Trainer::reference_logprobs(const TrainBatch& batch) {
   torch::NoGradGuard no_grad;  // micro-batched like the policy's forwards
   return gather_micro_batches(batch, updater_->plan(batch, 0, batch.tokens_NT.size(0)), [&](const TrainBatch& part) {
     auto h = reference_->hidden_states(part.tokens_NT, part.positions_NT);
-    return reference_->token_logprobs(h, part.targets_NT, config_.rollout.temperature);
+    return reference_->token_logprobs(h, part.targets_NT, config_.rollout.temperature, /*chunk_rows=*/0,
+                                      /*entropy_BT=*/nullptr, /*entropy_grad=*/false, /*needed_BT=*/part.mask_NT);
   });
 }
 

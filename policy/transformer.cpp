@@ -77,14 +77,25 @@ torch::Tensor TransformerImpl::decode_logits(const torch::Tensor& tokens_B, cons
 
 torch::Tensor TransformerImpl::token_logprobs(const torch::Tensor& hidden_BTD, const torch::Tensor& targets_BT,
                                               double temperature, int64_t chunk_rows, torch::Tensor* entropy_BT,
-                                              bool entropy_grad) {
+                                              bool entropy_grad, const torch::Tensor& needed_BT) {
   const auto& weight_VD = lm_head ? lm_head->weight : embed_tokens->weight;
   if (chunk_rows <= 0) chunk_rows = kernels::default_chunk_rows(weight_VD.size(0));
-  const auto out = kernels::lm_head_logprobs(hidden_BTD.reshape({-1, hidden_BTD.size(-1)}), weight_VD,
-                                             targets_BT.reshape({-1}), temperature, chunk_rows,
+  auto hidden_ND = hidden_BTD.reshape({-1, hidden_BTD.size(-1)});
+  auto targets_N = targets_BT.reshape({-1});
+  torch::Tensor index_M;  // the needed positions, when only those are projected
+  if (needed_BT.defined()) {
+    index_M = needed_BT.reshape({-1}).nonzero().squeeze(1);
+    hidden_ND = hidden_ND.index_select(0, index_M);
+    targets_N = targets_N.index_select(0, index_M);
+  }
+  const auto out = kernels::lm_head_logprobs(hidden_ND, weight_VD, targets_N, temperature, chunk_rows,
                                              /*with_entropy=*/entropy_BT != nullptr, entropy_grad);
-  if (entropy_BT) *entropy_BT = out.entropy_N.view(targets_BT.sizes());
-  return out.logprobs_N.view(targets_BT.sizes());
+  const auto place = [&](const torch::Tensor& x_M) {  // back to [B, T], 0 where not needed
+    if (!index_M.defined()) return x_M.view(targets_BT.sizes());
+    return torch::zeros({targets_BT.numel()}, x_M.options()).index_copy(0, index_M, x_M).view(targets_BT.sizes());
+  };
+  if (entropy_BT) *entropy_BT = place(out.entropy_N);
+  return place(out.logprobs_N);
 }
 
 void TransformerImpl::init_weights(uint64_t seed) {

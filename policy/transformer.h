@@ -64,9 +64,12 @@ class TransformerImpl : public torch::nn::Module {
   // entropy_BT (optional) receives H = −Σ_v p_v log p_v of the same distribution, [B, T] float32; it
   // carries a gradient only when entropy_grad (an entropy bonus), else it is computed without a graph.
   // chunk_rows rows of logits at a time; 0: as many as fit in 64 MiB of fp32 logits (at least 16).
+  // With needed_BT defined (non-zero where a log-prob is wanted: the generated tokens), only those positions
+  // go through the lm_head, as TRL's logits_to_keep does; the others get 0 (log-prob and entropy). A
+  // prompt's positions are then never projected onto the vocabulary.
   torch::Tensor token_logprobs(const torch::Tensor& hidden_BTD, const torch::Tensor& targets_BT,
                                double temperature, int64_t chunk_rows = 0, torch::Tensor* entropy_BT = nullptr,
-                               bool entropy_grad = false);
+                               bool entropy_grad = false, const torch::Tensor& needed_BT = {});
 
   // Normal(0, initializer_range) for matrices, ones for norms, zero router biases; deterministic in seed.
   void init_weights(uint64_t seed);

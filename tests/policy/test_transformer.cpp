@@ -104,3 +104,38 @@ TEST_CASE("parameter counts: total and active per token by hand") {
   CHECK(counts.total == total);
   CHECK(counts.active_per_token == total - 2 * 8 * expert + 2 * 2 * expert);
 }
+
+// Only the needed positions (the generated tokens) go through the lm_head: the same log-probs and
+// entropies there as the full projection, 0 elsewhere, and the same gradient w.r.t. the hidden states and
+// the lm_head for a loss over the needed positions. Catches a position matched to another row's target,
+// results put back at the wrong positions, and a gradient lost on the way back.
+TEST_CASE("token_logprobs over the needed positions only equals the full projection there") {
+  auto config = testing::tiny_config();
+  torch::manual_seed(9);
+  policy::Transformer model(config);
+  model->init_weights(9);
+  const auto tokens = torch::randint(1, config.vocab_size, {3, 10});
+  const auto positions = torch::arange(10).unsqueeze(0).expand({3, 10}).contiguous();
+  const auto targets = torch::randint(1, config.vocab_size, {3, 10});
+  auto needed = torch::zeros({3, 10});
+  needed.narrow(1, 4, 6).fill_(1);  // a "prompt" of 4 positions, then generated tokens
+  needed[2].narrow(0, 8, 2).fill_(0);  // a shorter row: padding at the end
+  auto run = [&](const torch::Tensor& only, torch::Tensor* entropy) {
+    model->zero_grad();
+    auto h = model->hidden_states(tokens, positions).detach().requires_grad_(true);
+    auto logp = model->token_logprobs(h, targets, 0.7, /*chunk_rows=*/7, entropy, false, only);
+    (logp * needed).sum().backward();
+    return std::make_tuple(logp.detach(), h.grad().clone(), model->lm_head->weight.grad().clone());
+  };
+  torch::Tensor entropy_full, entropy_only;
+  const auto [logp_full, hgrad_full, wgrad_full] = run({}, &entropy_full);
+  const auto [logp_only, hgrad_only, wgrad_only] = run(needed, &entropy_only);
+  const auto keep = needed > 0;
+  CHECK(torch::allclose(logp_only.masked_select(keep), logp_full.masked_select(keep), 0, 1e-6));
+  CHECK(torch::allclose(entropy_only.masked_select(keep), entropy_full.masked_select(keep), 0, 1e-6));
+  CHECK(logp_only.masked_select(~keep).abs().max().item<double>() == 0);
+  CHECK(entropy_only.masked_select(~keep).abs().max().item<double>() == 0);
+  CHECK(logp_full.masked_select(~keep).abs().min().item<double>() > 0);  // the full path did project them
+  CHECK(testing::max_relative_error(hgrad_only, hgrad_full) <= 1e-6);
+  CHECK(testing::max_relative_error(wgrad_only, wgrad_full) <= 1e-6);
+}
