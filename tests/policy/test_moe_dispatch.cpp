@@ -18,6 +18,7 @@
 #include "policy/moe.h"
 #include "policy/transformer.h"
 #include "tests/common/tiny_model.h"
+#include "tests/common/token_batch.h"
 
 using namespace aha;
 
@@ -96,12 +97,8 @@ TEST_CASE("grouped MoE dispatch equals the expert loop: output, routes, load and
 
 TEST_CASE("grouped MoE dispatch equals the expert loop through a whole Transformer, with router replay") {
   auto config = testing::tiny_config();
-  torch::manual_seed(5);
-  policy::Transformer model(config);
-  model->init_weights(5);
-  const auto tokens = torch::randint(1, config.vocab_size, {3, 12});
-  const auto positions = torch::arange(12).unsqueeze(0).expand({3, 12}).contiguous();
-  const auto targets = torch::randint(1, config.vocab_size, {3, 12});
+  auto model = testing::seeded_model(config, 5);
+  const auto [tokens, positions, targets] = testing::random_token_batch(config, 3, 12);
 
   auto run = [&](policy::MoeDispatch dispatch, const policy::RouteTrace* replay, policy::RouteTrace* record) {
     set_dispatch(model, dispatch);

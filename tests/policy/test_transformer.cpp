@@ -4,6 +4,7 @@
 
 #include "rollout/kv_cache.h"
 #include "tests/common/tiny_model.h"
+#include "tests/common/token_batch.h"
 
 using namespace aha;
 
@@ -111,12 +112,8 @@ TEST_CASE("parameter counts: total and active per token by hand") {
 // results put back at the wrong positions, and a gradient lost on the way back.
 TEST_CASE("token_logprobs over the needed positions only equals the full projection there") {
   auto config = testing::tiny_config();
-  torch::manual_seed(9);
-  policy::Transformer model(config);
-  model->init_weights(9);
-  const auto tokens = torch::randint(1, config.vocab_size, {3, 10});
-  const auto positions = torch::arange(10).unsqueeze(0).expand({3, 10}).contiguous();
-  const auto targets = torch::randint(1, config.vocab_size, {3, 10});
+  auto model = testing::seeded_model(config, 9);
+  const auto [tokens, positions, targets] = testing::random_token_batch(config, 3, 10);
   auto needed = torch::zeros({3, 10});
   needed.narrow(1, 4, 6).fill_(1);  // a "prompt" of 4 positions, then generated tokens
   needed[2].narrow(0, 8, 2).fill_(0);  // a shorter row: padding at the end
