@@ -89,7 +89,7 @@ RolloutResult Engine::generate(const std::vector<std::string>& prompts, int64_t 
   for (int64_t b = 0; b < B; ++b) rows[b] = b;
   int64_t finished_in_batch = 0;
   std::vector<std::vector<torch::Tensor>> decode_routes;  // [step][moe layer] -> [slots, K]
-  std::vector<std::vector<int64_t>> decode_rows;          // [step] -> rows of that step's slots
+  std::vector<std::vector<int64_t>> decode_slot;          // [step] -> each row's slot that step (-1: gone)
   int64_t active = B;
   for (int64_t step = 0; step < config.max_new_tokens && active > 0; ++step) {
     const int64_t n = static_cast<int64_t>(rows.size());
@@ -145,7 +145,9 @@ RolloutResult Engine::generate(const std::vector<std::string>& prompts, int64_t 
                                       config.record_routes ? &step_routes : nullptr);
     if (config.record_routes) {
       decode_routes.push_back(step_routes.topk_idx);
-      decode_rows.push_back(rows);
+      std::vector<int64_t> slot_of(B, -1);
+      for (int64_t i = 0; i < static_cast<int64_t>(rows.size()); ++i) slot_of[rows[i]] = i;
+      decode_slot.push_back(std::move(slot_of));
     }
     positions_B = positions_B + 1;
   }
@@ -163,11 +165,8 @@ RolloutResult Engine::generate(const std::vector<std::string>& prompts, int64_t 
       const int64_t K = prefill_routes.topk_idx[m].size(1);
       auto prompt_routes = prefill_routes.topk_idx[m].view({P, T, K})[p].narrow(0, 0, lengths[p]);
       std::vector<torch::Tensor> parts{prompt_routes.cpu()};
-      for (int64_t s = 0; s < n_fed; ++s) {  // the row was live, so in the batch, at every step it was fed
-        const auto& step_rows = decode_rows[s];
-        const int64_t slot = std::find(step_rows.begin(), step_rows.end(), b) - step_rows.begin();
-        parts.push_back(decode_routes[s][m][slot].unsqueeze(0).cpu());
-      }
+      for (int64_t s = 0; s < n_fed; ++s)  // the row was live, so in the batch, at every step it was fed
+        parts.push_back(decode_routes[s][m][decode_slot[s][b]].unsqueeze(0).cpu());
       c.routes.push_back(torch::cat(parts, 0));
     }
   }
