@@ -6,7 +6,8 @@
 //   graph has one gather, one split and one scatter instead of one of each per expert.
 // - loop: the naive reference, one index_select / index_add (and one `nonzero` host sync) per expert.
 // Within an expert both see the same rows in the same (token) order, and each token's outputs are
-// added in expert order in both, so on CPU they agree bit for bit (tests/policy/test_moe_dispatch.cpp).
+// added in expert order in both, so on CPU their outputs and parameter gradients agree bit for bit; the
+// input's gradient is summed in another order (within 1e-6; tests/policy/test_moe_dispatch.cpp).
 //
 // Legend: B batch, T tokens, N = B*T, D hidden, E experts, K top-k.
 #pragma once
