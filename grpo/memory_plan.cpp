@@ -104,7 +104,9 @@ nlohmann::json plan_memory(const RunConfig& config) {
   const auto [width_a, width_b] = model.cache_widths();
   const int64_t kv_cache = rows * (prompt + config.rollout.max_new_tokens) * model.num_hidden_layers *
                            (width_a + width_b) * w;
-  const int64_t sampling = rows * V * (w + 4 * 3 + 8 * 4);  // logits, fp32 log-softmax and sort, fp64 cumsums
+  // logits, fp32 log-softmax and sort, fp64 cumsums: the sorted draw (top-p/top-k); the token-order draw
+  // needs less
+  const int64_t sampling = rows * V * (w + 4 * 3 + 8 * 4);
 
   const int64_t weights = P * w, master_weights = w == 4 ? 0 : P * 4, moments = 2 * P * 4;
   const int64_t gradients = P * 4 + (w == 4 ? 0 : P * 2);

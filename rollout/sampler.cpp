@@ -32,11 +32,12 @@ Sampled sample_tokens(const torch::Tensor& logits_BV, const torch::Tensor& unifo
     // nothing is cut: the inverse CDF runs over the vocabulary in token order, O(V), no sort
     auto p = logprobs_BV.exp().to(torch::kDouble);  // [B, V]
     auto cdf = p.cumsum(/*dim=*/-1);
-    auto target = uniforms_B.to(torch::kDouble).unsqueeze(1) * cdf.narrow(1, V - 1, 1);  // [B, 1]
+    auto total = cdf.narrow(1, V - 1, 1);                                 // [B, 1]
+    auto target = uniforms_B.to(torch::kDouble).unsqueeze(1) * total;     // [B, 1]
     auto choice = (cdf <= target).sum(/*dim=*/-1);  // first index with cdf > target
-    // u·total can round up to total: then take the last token with mass, never a zero-probability one
-    auto last_with_mass = (std::get<1>((p > 0).to(torch::kByte).flip(-1).max(-1)).neg() + (V - 1));
-    auto tokens = torch::minimum(choice, last_with_mass);
+    // u·total can round up to total: then take the first index where the cdf reaches the total, a token
+    // with mass (the cdf rose there), never a zero-probability one after it
+    auto tokens = torch::minimum(choice, (cdf < total).sum(/*dim=*/-1));
     auto logprobs = logprobs_BV.gather(1, tokens.unsqueeze(1)).squeeze(1);
     return {tokens, logprobs};
   }

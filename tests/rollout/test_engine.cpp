@@ -196,6 +196,10 @@ TEST_CASE("sampler without top-p/top-k: never a zero-probability token, and freq
   }
   CHECK(rollout::sample_tokens(masked, torch::tensor({1.0 - 0x1.0p-53}, torch::kDouble), {1.0, 1.0, 0})
             .tokens_B[0].item<int64_t>() == 3);
+  // u = 1 stands for u·total rounded up to total: every cdf entry is <= the target, and the draw must still
+  // land on the last token with mass (3), not past it on the masked token 4
+  CHECK(rollout::sample_tokens(masked, torch::tensor({1.0}, torch::kDouble), {1.0, 1.0, 0})
+            .tokens_B[0].item<int64_t>() == 3);
   // 20,000 counter-based uniforms through one row at temperature 0.5: each token's frequency within
   // 4 standard errors of softmax(logits / 0.5)
   const int64_t n = 20000;
